@@ -1,0 +1,332 @@
+//! The one error model: every error that leaves a Bulwark process is an [`ErrorResponse`].
+//!
+//! A [`ServiceError`] is what code inside the process returns. It knows its HTTP status, its
+//! [`ErrorCode`], a message that is safe to show to a caller, optional per-field details and
+//! whether the failure is transient (worth retrying). Turning it into an [`ErrorResponse`] is the
+//! only way it reaches the wire: that step drops internal text for `SYSTEM_ERROR`s, so a 500 never
+//! leaks what went wrong inside — the cause goes to the log together with the correlation ID.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::correlation::CorrelationId;
+
+/// The seven error codes of the wire format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    /// Missing, invalid or insufficient credentials (401/403).
+    AuthError,
+    /// The request is malformed or a field is invalid (400).
+    ValidationError,
+    /// A resource does not exist or conflicts with another (404/409).
+    ResourceError,
+    /// The caller sent too much; comes with `Retry-After` (429).
+    RateLimitError,
+    /// A dependency failed, was rejected by its guard or timed out (502/503/504).
+    DependencyError,
+    /// The request was understood but could not be processed (422).
+    ProcessingError,
+    /// A fault inside this process (500); the message never carries internals.
+    SystemError,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire, e.g. `"VALIDATION_ERROR"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthError => "AUTH_ERROR",
+            Self::ValidationError => "VALIDATION_ERROR",
+            Self::ResourceError => "RESOURCE_ERROR",
+            Self::RateLimitError => "RATE_LIMIT_ERROR",
+            Self::DependencyError => "DEPENDENCY_ERROR",
+            Self::ProcessingError => "PROCESSING_ERROR",
+            Self::SystemError => "SYSTEM_ERROR",
+        }
+    }
+
+    /// Every code, in the order of the wire-format documentation.
+    pub const ALL: [ErrorCode; 7] = [
+        Self::AuthError,
+        Self::ValidationError,
+        Self::ResourceError,
+        Self::RateLimitError,
+        Self::DependencyError,
+        Self::ProcessingError,
+        Self::SystemError,
+    ];
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Field name → human-readable problem, shown under `details`.
+pub type Details = BTreeMap<String, String>;
+
+/// Which way a dependency failed, for `DEPENDENCY_ERROR`s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DependencyFailure {
+    /// The upstream answered with an error or could not be reached (502).
+    BadGateway,
+    /// The guard rejected the call: circuit open or bulkhead full (503).
+    Unavailable,
+    /// The deadline passed before the upstream answered (504).
+    Timeout,
+}
+
+/// An error inside a Bulwark process, on its way to becoming an [`ErrorResponse`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// Authentication or authorisation failed.
+    #[error("{message}")]
+    Auth {
+        /// Safe message for the caller.
+        message: String,
+        /// `true` for 403 (authenticated but not allowed), `false` for 401.
+        forbidden: bool,
+    },
+    /// Input failed validation; `details` names the fields.
+    #[error("{message}")]
+    Validation {
+        /// Safe message for the caller.
+        message: String,
+        /// Field → problem.
+        details: Details,
+    },
+    /// A resource was not found (404) or conflicts (409).
+    #[error("{message}")]
+    Resource {
+        /// Safe message for the caller.
+        message: String,
+        /// `true` for 409, `false` for 404.
+        conflict: bool,
+    },
+    /// The caller is over its rate; retry after the given time.
+    #[error("{message}")]
+    RateLimited {
+        /// Safe message for the caller.
+        message: String,
+        /// How long the caller should wait.
+        retry_after: Duration,
+    },
+    /// A dependency failed or was not admitted.
+    #[error("{message}")]
+    Dependency {
+        /// Safe message for the caller, e.g. "Dependency 'llm' unavailable".
+        message: String,
+        /// How it failed (decides 502/503/504).
+        failure: DependencyFailure,
+        /// Extra facts for the caller (which dependency, which bulkhead).
+        details: Details,
+        /// When the caller may try again, if known.
+        retry_after: Option<Duration>,
+    },
+    /// The request was understood but cannot be processed.
+    #[error("{message}")]
+    Processing {
+        /// Safe message for the caller.
+        message: String,
+        /// Extra facts for the caller.
+        details: Details,
+    },
+    /// A fault inside the process. The source is logged, never sent.
+    #[error("internal error: {source}")]
+    System {
+        /// The internal cause; kept for the log and the `source()` chain.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+}
+
+impl ServiceError {
+    /// A validation error for one field.
+    pub fn validation_field(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        let mut details = Details::new();
+        details.insert(field.into(), problem.into());
+        Self::Validation {
+            message: "Validation error".to_owned(),
+            details,
+        }
+    }
+
+    /// A 404 for a missing resource.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::Resource {
+            message: message.into(),
+            conflict: false,
+        }
+    }
+
+    /// A 500 wrapping an internal cause that is logged but never sent.
+    pub fn system(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::System {
+            source: Box::new(source),
+        }
+    }
+
+    /// The wire code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Auth { .. } => ErrorCode::AuthError,
+            Self::Validation { .. } => ErrorCode::ValidationError,
+            Self::Resource { .. } => ErrorCode::ResourceError,
+            Self::RateLimited { .. } => ErrorCode::RateLimitError,
+            Self::Dependency { .. } => ErrorCode::DependencyError,
+            Self::Processing { .. } => ErrorCode::ProcessingError,
+            Self::System { .. } => ErrorCode::SystemError,
+        }
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Auth {
+                forbidden: false, ..
+            } => 401,
+            Self::Auth {
+                forbidden: true, ..
+            } => 403,
+            Self::Validation { .. } => 400,
+            Self::Resource {
+                conflict: false, ..
+            } => 404,
+            Self::Resource { conflict: true, .. } => 409,
+            Self::RateLimited { .. } => 429,
+            Self::Dependency { failure, .. } => match failure {
+                DependencyFailure::BadGateway => 502,
+                DependencyFailure::Unavailable => 503,
+                DependencyFailure::Timeout => 504,
+            },
+            Self::Processing { .. } => 422,
+            Self::System { .. } => 500,
+        }
+    }
+
+    /// Whether trying again later may succeed (rate limits and dependency failures).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::RateLimited { .. } | Self::Dependency { .. })
+    }
+
+    /// When the caller may retry, for a `Retry-After` header.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } => Some(*retry_after),
+            Self::Dependency { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The message that may be shown to a caller. A `SYSTEM_ERROR` shows a fixed text.
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::System { .. } => "Internal server error".to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Details that may be shown to a caller.
+    pub fn public_details(&self) -> Details {
+        match self {
+            Self::Validation { details, .. }
+            | Self::Dependency { details, .. }
+            | Self::Processing { details, .. } => details.clone(),
+            _ => Details::new(),
+        }
+    }
+
+    /// Builds the wire form for this error and correlation ID, stamped now.
+    pub fn to_response(&self, correlation_id: &CorrelationId) -> ErrorResponse {
+        ErrorResponse {
+            error: true,
+            status_code: self.status(),
+            message: self.public_message(),
+            details: self.public_details(),
+            error_code: self.code(),
+            correlation_id: correlation_id.to_string(),
+            timestamp: Timestamp::now(),
+        }
+    }
+}
+
+/// A UTC instant serialised as RFC 3339 with microseconds and a `Z`, e.g.
+/// `2026-11-28T14:40:22.123456Z`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(chrono::DateTime<chrono::Utc>);
+
+impl Timestamp {
+    /// The current time.
+    pub fn now() -> Self {
+        Self(chrono::Utc::now())
+    }
+
+    /// The wrapped time.
+    pub fn as_datetime(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0
+    }
+}
+
+impl From<chrono::DateTime<chrono::Utc>> for Timestamp {
+    fn from(value: chrono::DateTime<chrono::Utc>) -> Self {
+        Self(value)
+    }
+}
+
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        chrono::DateTime::parse_from_rfc3339(&text)
+            .map(|t| Self(t.with_timezone(&chrono::Utc)))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// The JSON body of every error that leaves the process.
+///
+/// ```
+/// use bulwark_runtime::correlation::CorrelationId;
+/// use bulwark_runtime::error::ServiceError;
+///
+/// let id = CorrelationId::from_header(Some("req-42"));
+/// let body = ServiceError::validation_field("text", "must not be empty").to_response(&id);
+/// let json = serde_json::to_value(&body).unwrap();
+/// assert_eq!(json["error"], true);
+/// assert_eq!(json["status_code"], 400);
+/// assert_eq!(json["error_code"], "VALIDATION_ERROR");
+/// assert_eq!(json["details"]["text"], "must not be empty");
+/// assert_eq!(json["correlation_id"], "req-42");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorResponse {
+    /// Always `true`.
+    pub error: bool,
+    /// The HTTP status, repeated in the body.
+    pub status_code: u16,
+    /// A message safe to show to the caller.
+    pub message: String,
+    /// Field → problem; an empty object when there is nothing to say.
+    pub details: Details,
+    /// One of the seven codes.
+    pub error_code: ErrorCode,
+    /// The request's correlation ID.
+    pub correlation_id: String,
+    /// When the error was produced (RFC 3339, UTC, microseconds).
+    pub timestamp: Timestamp,
+}

@@ -1,0 +1,1 @@
+//! Bulwark services: pipelines, HTTP gateway and CLI (being written).

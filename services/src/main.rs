@@ -1,0 +1,2 @@
+//! The `bulwark` command-line tool.
+fn main() {}

@@ -1,0 +1,1 @@
+//! OTP-style supervision trees on ractor (being written).
