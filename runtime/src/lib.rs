@@ -13,3 +13,4 @@ pub mod error;
 pub mod fallback;
 pub mod retry;
 pub mod telemetry;
+pub mod timeout;

@@ -1,0 +1,235 @@
+//! State of one dependency that outlives its actor.
+//!
+//! The actor is restarted by its supervisor after a crash; everything here is created once per
+//! dependency and handed to every incarnation of the actor in its spawn arguments, so a restart
+//! never forgets that the dependency is down. Handles hold the same `Arc`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use arc_swap::{ArcSwap, ArcSwapOption};
+use crossbeam_utils::CachePadded;
+use ractor::ActorRef;
+use serde::Serialize;
+use tokio::sync::{broadcast, watch};
+
+use crate::breaker::{BreakerSnapshot, CircuitBreaker, State, Transition};
+use crate::bulkhead::{Bulkhead, BulkheadSnapshot};
+use crate::clock::{Clock, Moment};
+use crate::policy::Policy;
+use crate::retry::{RetryBudget, RetryPolicy};
+use crate::timeout::TimeoutPolicy;
+
+use super::actor::DependencyMsg;
+use super::gate::Gate;
+use super::metrics::DependencyMetrics;
+use super::outcomes::OutcomeSink;
+
+/// Capacity of the outcome ring between callers and the actor.
+pub(crate) const OUTCOME_RING: usize = 4096;
+
+/// The settings callers read on every call, swapped as a whole on a policy update.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) retry: RetryPolicy,
+    pub(crate) timeout: TimeoutPolicy,
+    pub(crate) budget: Arc<RetryBudget>,
+}
+
+impl Settings {
+    pub(crate) fn new(policy: &Policy, previous: Option<&Settings>) -> Result<Self, crate::retry::InvalidRetryConfig> {
+        let cfg = policy.retry.budget_config();
+        let budget = match previous {
+            Some(prev) if prev.retry.budget_config() == cfg => Arc::clone(&prev.budget),
+            _ => Arc::new(RetryBudget::new(cfg.ttl, cfg.min_retries_per_sec, cfg.retry_ratio)?),
+        };
+        Ok(Self {
+            retry: policy.retry.clone(),
+            timeout: policy.timeout,
+            budget,
+        })
+    }
+}
+
+/// A breaker transition as observers see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TransitionEvent {
+    /// Which dependency.
+    pub dependency: Arc<str>,
+    /// The transition and its reason.
+    #[serde(flatten)]
+    pub transition: TransitionView,
+}
+
+/// Serializable view of a [`Transition`].
+#[derive(Debug, Clone, Serialize)]
+pub struct TransitionView {
+    /// State before.
+    pub from: State,
+    /// State after.
+    pub to: State,
+    /// Why, as a sentence.
+    pub reason: String,
+}
+
+impl From<&Transition> for TransitionView {
+    fn from(t: &Transition) -> Self {
+        Self {
+            from: t.from,
+            to: t.to,
+            reason: t.reason.to_string(),
+        }
+    }
+}
+
+/// What `/status` shows about one dependency.
+#[derive(Debug, Clone, Serialize)]
+pub struct DependencySnapshot {
+    /// The dependency's name.
+    pub name: Arc<str>,
+    /// Breaker state and window rates.
+    pub breaker: BreakerSnapshot,
+    /// Bulkhead occupancy per class.
+    pub bulkhead: BulkheadSnapshot,
+    /// How often the owning actor has been restarted.
+    pub actor_restarts: u64,
+    /// Whether an actor currently owns the dependency.
+    pub actor_alive: bool,
+    /// The last active probe's result, if any probe ran.
+    pub last_probe: Option<ProbeStatus>,
+}
+
+/// Result of the latest health probe.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeStatus {
+    /// Whether it succeeded.
+    pub healthy: bool,
+    /// The failure, when it failed.
+    pub error: Option<String>,
+}
+
+/// Everything one dependency shares between its handles and its actor incarnations.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) name: Arc<str>,
+    pub(crate) clock: Clock,
+    /// Read on every call; written only on transitions.
+    pub(crate) gate: CachePadded<Gate>,
+    pub(crate) bulkhead: Bulkhead,
+    pub(crate) settings: ArcSwap<Settings>,
+    pub(crate) outcomes: OutcomeSink,
+    pub(crate) metrics: DependencyMetrics,
+    /// The breaker state machine; only the actor locks it (the lock makes it survive restarts).
+    breaker: Mutex<CircuitBreaker>,
+    policy: Mutex<Policy>,
+    pub(crate) actor: ArcSwapOption<ActorRef<DependencyMsg>>,
+    pub(crate) restarts: AtomicU64,
+    /// How many times an actor has started for this dependency.
+    pub(crate) incarnations: AtomicU64,
+    pub(crate) last_probe: Mutex<Option<ProbeStatus>>,
+    pub(crate) transitions: broadcast::Sender<TransitionEvent>,
+    pub(crate) state_tx: watch::Sender<State>,
+}
+
+/// Locks a mutex, recovering from poisoning: a panic in the actor must not make the state unusable.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Shared {
+    pub(crate) fn new(name: Arc<str>, policy: Policy, clock: Clock) -> Result<Self, crate::retry::InvalidRetryConfig> {
+        let now = clock.now();
+        let breaker = CircuitBreaker::new(policy.breaker.clone(), now);
+        let state = breaker.state();
+        let settings = Settings::new(&policy, None)?;
+        let (transitions, _) = broadcast::channel(256);
+        let (state_tx, _) = watch::channel(state);
+        let metrics = DependencyMetrics::new(&name);
+        metrics.state(state);
+        Ok(Self {
+            gate: CachePadded::new(Gate::new(state, policy.breaker.slow_call_duration())),
+            bulkhead: Bulkhead::new(&policy.bulkhead),
+            settings: ArcSwap::from_pointee(settings),
+            outcomes: OutcomeSink::new(OUTCOME_RING),
+            metrics,
+            breaker: Mutex::new(breaker),
+            policy: Mutex::new(policy),
+            actor: ArcSwapOption::empty(),
+            restarts: AtomicU64::new(0),
+            incarnations: AtomicU64::new(0),
+            last_probe: Mutex::new(None),
+            transitions,
+            state_tx,
+            clock,
+            name,
+        })
+    }
+
+    /// The breaker state machine (actor use).
+    pub(crate) fn breaker(&self) -> MutexGuard<'_, CircuitBreaker> {
+        lock(&self.breaker)
+    }
+
+    /// The current policy.
+    pub(crate) fn policy(&self) -> Policy {
+        lock(&self.policy).clone()
+    }
+
+    pub(crate) fn set_policy(&self, policy: Policy) {
+        *lock(&self.policy) = policy;
+    }
+
+    /// Publishes the breaker's state to handles, metrics and observers after a change.
+    pub(crate) fn publish(&self, breaker: &CircuitBreaker, transition: Option<&Transition>, now: Moment) {
+        let state = breaker.state();
+        let open_until = breaker.next_deadline();
+        self.gate
+            .publish(state, breaker.half_open_permits_left(), open_until);
+        let _ = now;
+        self.metrics.state(state);
+        if let Some(t) = transition {
+            self.metrics.transition(t.from, t.to);
+            tracing::info!(
+                dependency = %self.name,
+                from = t.from.as_str(),
+                to = t.to.as_str(),
+                reason = %t.reason,
+                "circuit transition"
+            );
+            let _ = self.transitions.send(TransitionEvent {
+                dependency: Arc::clone(&self.name),
+                transition: TransitionView::from(t),
+            });
+        }
+        self.state_tx.send_if_modified(|s| {
+            let changed = *s != state;
+            *s = state;
+            changed
+        });
+    }
+
+    /// Asks the actor to drain outcomes; a no-op when no actor is running (the next one drains on
+    /// start).
+    pub(crate) fn wake_actor(&self) {
+        let sent = self
+            .actor
+            .load()
+            .as_ref()
+            .is_some_and(|actor| actor.cast(DependencyMsg::Drain).is_ok());
+        if !sent {
+            self.outcomes.clear_wake();
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> DependencySnapshot {
+        let now = self.clock.now();
+        DependencySnapshot {
+            name: Arc::clone(&self.name),
+            breaker: self.breaker().snapshot(now),
+            bulkhead: self.bulkhead.snapshot(),
+            actor_restarts: self.restarts.load(Ordering::Relaxed),
+            actor_alive: self.actor.load().is_some(),
+            last_probe: lock(&self.last_probe).clone(),
+        }
+    }
+}
