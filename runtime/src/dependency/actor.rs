@@ -65,6 +65,8 @@ pub enum DependencyMsg {
     UpdatePolicy(Box<Policy>, RpcReplyPort<Result<(), PolicyUpdateError>>),
     /// Change the breaker by hand; answers the new state.
     Command(BreakerCommand, RpcReplyPort<State>),
+    /// Apply every outcome recorded so far, then answer the breaker state.
+    Flush(RpcReplyPort<State>),
     /// A call's dependency code panicked: fail so the supervisor restarts this actor.
     DependencyPanicked(String),
     /// Chaos: panic inside the actor's own message handler.
@@ -177,6 +179,10 @@ impl<D: Dependency> Actor for DependencyActor<D> {
                 let new_state = state.command(command);
                 state.drain(&myself);
                 let _ = reply.send(new_state);
+            }
+            DependencyMsg::Flush(reply) => {
+                state.drain(&myself);
+                let _ = reply.send(state.args.shared.gate.state());
             }
             DependencyMsg::DependencyPanicked(message) => {
                 // Let it crash: the supervisor restarts this actor, which resets the client.

@@ -241,6 +241,12 @@ impl<D: Dependency> DependencyHandle<D> {
         self.control(|port| DependencyMsg::Command(command, port)).await
     }
 
+    /// Waits until the actor has applied every outcome recorded so far, and returns the breaker
+    /// state that results (a barrier for tests, shutdown and operators).
+    pub async fn flush(&self) -> Result<State, ControlError> {
+        self.control(DependencyMsg::Flush).await
+    }
+
     /// Chaos: makes the owning actor panic in its message handler. Calls keep being answered; the
     /// supervisor restarts the actor, which keeps the breaker state.
     pub fn inject_actor_panic(&self) -> Result<(), ControlError> {

@@ -1,0 +1,355 @@
+//! [`Runtime`]: the root of a Bulwark actor tree and the place where dependencies are registered.
+//!
+//! ```
+//! use bulwark_runtime::dependency::{CallContext, Dependency, DependencyError};
+//! use bulwark_runtime::policy::Policy;
+//! use bulwark_runtime::runtime::Runtime;
+//!
+//! struct Upper;
+//! impl Dependency for Upper {
+//!     type Request = String;
+//!     type Response = String;
+//!     async fn call(&self, req: String, _: &CallContext) -> Result<String, DependencyError> {
+//!         Ok(req.to_uppercase())
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let runtime = Runtime::builder()
+//!     .dependency("upper", Upper, Policy::default())
+//!     .build()
+//!     .await
+//!     .unwrap();
+//! let upper = runtime.handle::<Upper>("upper").unwrap();
+//! let out = upper.call("hi".to_owned(), CallContext::untracked()).await.unwrap();
+//! assert_eq!(out, "HI");
+//! runtime.shutdown().await;
+//! # }
+//! ```
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use serde::Serialize;
+
+use crate::clock::Clock;
+use crate::dependency::{
+    CallContext, Dependency, DependencyError, DependencyHandle, DependencySnapshot, Shared,
+};
+use crate::fallback::FallbackChain;
+use crate::layer::Guard;
+use crate::policy::Policy;
+use crate::registry::KeyedDependency;
+use crate::supervision::{Supervision, SupervisionSnapshot};
+
+/// Why the runtime could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RuntimeError {
+    /// A dependency with this name is already registered.
+    #[error("dependency '{0}' is already registered")]
+    Duplicate(String),
+    /// No dependency with this name (or not of the requested type).
+    #[error("no dependency '{name}' of type {type_name}")]
+    NotFound {
+        /// The name asked for.
+        name: String,
+        /// The type asked for.
+        type_name: &'static str,
+    },
+    /// The policy's settings are invalid.
+    #[error("invalid policy for '{name}': {source}")]
+    InvalidPolicy {
+        /// The dependency.
+        name: String,
+        /// What is wrong.
+        #[source]
+        source: crate::retry::InvalidRetryConfig,
+    },
+    /// The supervision tree refused to start an actor.
+    #[error("supervision: {0}")]
+    Supervision(String),
+}
+
+/// The stand-in dependency of a [`Guard`]: a guard protects whatever its user runs inside it, so
+/// there is nothing to call directly and nothing to probe.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unbound;
+
+/// Returned when [`Unbound`] is called directly instead of through a layer.
+#[derive(Debug, thiserror::Error)]
+#[error("a guard has no dependency of its own to call")]
+pub struct UnboundCall;
+
+impl Dependency for Unbound {
+    type Request = ();
+    type Response = ();
+    async fn call(&self, _req: (), _ctx: &CallContext) -> Result<(), DependencyError> {
+        Err(DependencyError::permanent(UnboundCall))
+    }
+}
+
+struct Registered {
+    shared: Arc<Shared>,
+    handle: Box<dyn Any + Send + Sync>,
+}
+
+pub(crate) struct RuntimeInner {
+    pub(crate) clock: Clock,
+    pub(crate) supervision: Supervision,
+    dependencies: RwLock<BTreeMap<String, Registered>>,
+}
+
+/// The running Bulwark runtime: a supervision tree with one actor per dependency.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<RuntimeInner>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("dependencies", &self.dependency_names())
+            .finish()
+    }
+}
+
+type Registration = Box<
+    dyn FnOnce(Runtime) -> futures::future::BoxFuture<'static, Result<(), RuntimeError>> + Send,
+>;
+
+/// Configures and starts a [`Runtime`].
+#[must_use]
+pub struct RuntimeBuilder {
+    clock: Clock,
+    registrations: Vec<Registration>,
+}
+
+impl std::fmt::Debug for RuntimeBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeBuilder")
+            .field("dependencies", &self.registrations.len())
+            .finish()
+    }
+}
+
+impl RuntimeBuilder {
+    /// The clock for breakers, budgets and durations. Use [`Clock::tokio`] in tests that pause
+    /// tokio's time; the default is the fast clock.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Registers a dependency; fetch its handle with [`Runtime::handle`] after `build`.
+    pub fn dependency<D: Dependency>(self, name: impl Into<String>, dependency: D, policy: Policy) -> Self {
+        self.register(name.into(), dependency, policy, None)
+    }
+
+    /// Registers a dependency with a fallback chain for [`DependencyHandle::call_or_fallback`].
+    pub fn dependency_with_fallback<D: Dependency>(
+        self,
+        name: impl Into<String>,
+        dependency: D,
+        policy: Policy,
+        fallback: FallbackChain<D::Request, D::Response>,
+    ) -> Self {
+        self.register(name.into(), dependency, policy, Some(fallback))
+    }
+
+    fn register<D: Dependency>(
+        mut self,
+        name: String,
+        dependency: D,
+        policy: Policy,
+        fallback: Option<FallbackChain<D::Request, D::Response>>,
+    ) -> Self {
+        self.registrations.push(Box::new(move |rt: Runtime| {
+            Box::pin(async move {
+                rt.add_inner(name, dependency, policy, fallback).await.map(|_| ())
+            })
+        }));
+        self
+    }
+
+    /// Starts the root supervisor and every registered dependency's actor.
+    pub async fn build(self) -> Result<Runtime, RuntimeError> {
+        crate::dependency::describe_metrics();
+        let supervision = Supervision::start().await?;
+        let runtime = Runtime {
+            inner: Arc::new(RuntimeInner {
+                clock: self.clock,
+                supervision,
+                dependencies: RwLock::new(BTreeMap::new()),
+            }),
+        };
+        for registration in self.registrations {
+            registration(runtime.clone()).await?;
+        }
+        Ok(runtime)
+    }
+}
+
+/// What `/status` shows about the runtime.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuntimeSnapshot {
+    /// Every dependency and guard, by name.
+    pub dependencies: Vec<DependencySnapshot>,
+    /// The live supervision tree.
+    pub supervision: SupervisionSnapshot,
+}
+
+impl Runtime {
+    /// A builder with the fast clock and no dependencies.
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder {
+            clock: Clock::fast(),
+            registrations: Vec::new(),
+        }
+    }
+
+    /// The handle of a registered dependency.
+    pub fn handle<D: Dependency>(&self, name: &str) -> Result<DependencyHandle<D>, RuntimeError> {
+        let deps = self.read();
+        deps.get(name)
+            .and_then(|r| r.handle.downcast_ref::<DependencyHandle<D>>())
+            .cloned()
+            .ok_or_else(|| RuntimeError::NotFound {
+                name: name.to_owned(),
+                type_name: std::any::type_name::<D>(),
+            })
+    }
+
+    /// The [`Guard`] registered under `name` (see [`add_guard`](Self::add_guard)).
+    pub fn guard(&self, name: &str) -> Result<Guard, RuntimeError> {
+        self.handle::<crate::runtime::Unbound>(name)
+    }
+
+    /// Registers and starts a dependency while running.
+    pub async fn add<D: Dependency>(
+        &self,
+        name: impl Into<String>,
+        dependency: D,
+        policy: Policy,
+    ) -> Result<DependencyHandle<D>, RuntimeError> {
+        self.add_inner(name.into(), dependency, policy, None).await
+    }
+
+    /// Registers and starts a dependency with a fallback chain while running.
+    pub async fn add_with_fallback<D: Dependency>(
+        &self,
+        name: impl Into<String>,
+        dependency: D,
+        policy: Policy,
+        fallback: FallbackChain<D::Request, D::Response>,
+    ) -> Result<DependencyHandle<D>, RuntimeError> {
+        self.add_inner(name.into(), dependency, policy, Some(fallback))
+            .await
+    }
+
+    /// Registers a guard for use with [`GuardLayer`](crate::layer::GuardLayer).
+    pub async fn add_guard(&self, name: impl Into<String>, policy: Policy) -> Result<Guard, RuntimeError> {
+        self.add(name, Unbound, policy).await
+    }
+
+    /// A family of dependencies created on demand per key (endpoint, tenant, shard), each with its
+    /// own actor, breaker and bulkhead, evicted when idle for `idle`.
+    pub async fn keyed<D: Dependency>(
+        &self,
+        name: impl Into<String>,
+        factory: impl Fn(&str) -> D + Send + Sync + 'static,
+        policy: Policy,
+        idle: std::time::Duration,
+    ) -> Result<KeyedDependency<D>, RuntimeError> {
+        KeyedDependency::start(self.clone(), name.into(), Arc::new(factory), policy, idle).await
+    }
+
+    pub(crate) async fn add_inner<D: Dependency>(
+        &self,
+        name: String,
+        dependency: D,
+        policy: Policy,
+        fallback: Option<FallbackChain<D::Request, D::Response>>,
+    ) -> Result<DependencyHandle<D>, RuntimeError> {
+        if self.read().contains_key(&name) {
+            return Err(RuntimeError::Duplicate(name));
+        }
+        let (handle, shared) = self.new_handle(&name, dependency, policy, fallback)?;
+        self.inner
+            .supervision
+            .dependencies()
+            .start_dependency(name.clone(), Arc::clone(&shared), Arc::clone(handle.dependency()))
+            .await?;
+        let mut deps = self
+            .inner
+            .dependencies
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if deps.contains_key(&name) {
+            return Err(RuntimeError::Duplicate(name));
+        }
+        deps.insert(
+            name,
+            Registered {
+                shared,
+                handle: Box::new(handle.clone()),
+            },
+        );
+        Ok(handle)
+    }
+
+    pub(crate) fn new_handle<D: Dependency>(
+        &self,
+        name: &str,
+        dependency: D,
+        policy: Policy,
+        fallback: Option<FallbackChain<D::Request, D::Response>>,
+    ) -> Result<(DependencyHandle<D>, Arc<Shared>), RuntimeError> {
+        let shared = Shared::new(Arc::from(name), policy, self.inner.clock.clone()).map_err(|source| {
+            RuntimeError::InvalidPolicy {
+                name: name.to_owned(),
+                source,
+            }
+        })?;
+        let shared = Arc::new(shared);
+        let handle = DependencyHandle::new(Arc::clone(&shared), Arc::new(dependency), fallback);
+        Ok((handle, shared))
+    }
+
+    /// Names of the registered dependencies and guards.
+    pub fn dependency_names(&self) -> Vec<String> {
+        self.read().keys().cloned().collect()
+    }
+
+    /// Status of every dependency and the supervision tree.
+    pub async fn snapshot(&self) -> RuntimeSnapshot {
+        let dependencies = self.read().values().map(|r| r.shared.snapshot()).collect();
+        RuntimeSnapshot {
+            dependencies,
+            supervision: self.inner.supervision.snapshot().await,
+        }
+    }
+
+    /// The runtime's supervision (for nesting further supervisors under it).
+    pub fn supervision(&self) -> &Supervision {
+        &self.inner.supervision
+    }
+
+    /// The clock the runtime measures with.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// Stops every actor in reverse start order and waits for the tree to finish.
+    pub async fn shutdown(&self) {
+        self.inner.supervision.shutdown().await;
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Registered>> {
+        self.inner
+            .dependencies
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

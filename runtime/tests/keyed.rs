@@ -1,0 +1,79 @@
+//! Keyed dependencies: created on demand, isolated per key, evicted.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bulwark_runtime::breaker::State;
+use bulwark_runtime::clock::Clock;
+use bulwark_runtime::runtime::Runtime;
+use support::{Scripted, Shared, ctx, no_retry_policy};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_keys_created_isolated_and_evicted() {
+    let rt = Runtime::builder().clock(Clock::tokio()).build().await.unwrap();
+    let keyed = rt
+        .keyed(
+            "tenant",
+            |key: &str| {
+                let fail = if key == "t13" { u32::MAX } else { 0 };
+                Shared(Arc::new(Scripted::failing(fail)))
+            },
+            no_retry_policy(),
+            Duration::from_secs(600),
+        )
+        .await
+        .unwrap();
+    for i in 0..10_000u64 {
+        let out = keyed.call(&format!("t{i}"), i, ctx()).await.unwrap();
+        if i != 13 {
+            assert_eq!(out.unwrap(), i);
+        }
+    }
+    assert_eq!(keyed.len(), 10_000);
+    assert_eq!(keyed.live_actors().await, 10_000);
+
+    // One tenant's failures open only its own breaker.
+    let bad = keyed.get("t13").await.unwrap();
+    for _ in 0..10 {
+        let _ = bad.call(1, ctx()).await;
+    }
+    assert_eq!(bad.flush().await.unwrap(), State::Open);
+    assert_eq!(keyed.get("t14").await.unwrap().state(), State::Closed);
+
+    for i in 0..10_000u64 {
+        keyed.evict(&format!("t{i}"));
+    }
+    assert_eq!(keyed.len(), 0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while keyed.live_actors().await > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "actors not stopped");
+        tokio::task::yield_now().await;
+    }
+    rt.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_keys_are_evicted() {
+    let rt = Runtime::builder().build().await.unwrap();
+    let keyed = rt
+        .keyed(
+            "idle",
+            |_key: &str| Shared(Arc::new(Scripted::default())),
+            no_retry_policy(),
+            Duration::from_millis(20),
+        )
+        .await
+        .unwrap();
+    keyed.call("a", 1, ctx()).await.unwrap().unwrap();
+    assert_eq!(keyed.live_actors().await, 1);
+    // moka keeps its own clock, so this waits (bounded) for the idle eviction to happen.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while keyed.live_actors().await > 0 {
+        assert!(std::time::Instant::now() < deadline, "idle key not evicted");
+        keyed.run_pending_evictions();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    rt.shutdown().await;
+}
