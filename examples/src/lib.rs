@@ -1,1 +1,1 @@
-//! Runnable examples for Bulwark; see `examples/`.
+//! Runnable examples for Bulwark live in `examples/`: `cargo run -p bulwark-examples --example embed`.

@@ -1,1 +1,376 @@
-fn main() {}
+//! The cost of a guarded call, beside the peers, in one run.
+//!
+//! Run with: `cargo bench -p bulwark-runtime --bench overhead`
+//!
+//! Group `guarded_call` (one caller, a trivial operation that answers at once):
+//! - `bulwark`: breaker + bulkhead + timeout + retry policy + metrics (Prometheus recorder
+//!   installed), success path;
+//! - `bulwark_open_reject`: the same dependency with its circuit forced open;
+//! - `tower_stack`: tower `timeout` + `concurrency_limit(64)` + `service_fn`;
+//! - `failsafe`, `recloser`: their async circuit breakers around the same operation;
+//! - `ractor_call`: a plain ractor `call!` round trip to an echo actor;
+//! - `mpsc_floor`: tokio mpsc + oneshot round trip to a task (the floor for any actor design).
+//!
+//! Group `guarded_call_64`: the same with 64 concurrent callers on a 2-worker runtime
+//! (throughput). After the timed groups, the bench prints heap allocations per call (counted
+//! by a global counting allocator) and the RSS of a 1M-call burst through Bulwark beside a
+//! 1M-message `cast` burst into a ractor mailbox.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::alloc::System;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bulwark_runtime::dependency::{
+    BreakerCommand, CallContext, Dependency, DependencyError, DependencyHandle,
+};
+use bulwark_runtime::policy::Policy;
+use bulwark_runtime::runtime::Runtime;
+use criterion::{Criterion, Throughput, criterion_group};
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use tower::{Service, ServiceBuilder, ServiceExt};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+const CALLERS: usize = 64;
+
+/// The trivial operation every contestant guards.
+struct Trivial;
+
+impl Dependency for Trivial {
+    type Request = u64;
+    type Response = u64;
+    async fn call(&self, req: u64, _ctx: &CallContext) -> Result<u64, DependencyError> {
+        Ok(req)
+    }
+}
+
+struct Echo;
+
+enum EchoMsg {
+    Echo(u64, RpcReplyPort<u64>),
+    Cast(#[allow(dead_code)] u64),
+}
+
+impl Actor for Echo {
+    type Msg = EchoMsg;
+    type State = ();
+    type Arguments = ();
+    async fn pre_start(&self, _: ActorRef<EchoMsg>, _: ()) -> Result<(), ActorProcessingErr> {
+        Ok(())
+    }
+    async fn handle(&self, _: ActorRef<EchoMsg>, msg: EchoMsg, _: &mut ()) -> Result<(), ActorProcessingErr> {
+        match msg {
+            EchoMsg::Echo(x, reply) => {
+                let _ = reply.send(x);
+            }
+            EchoMsg::Cast(_) => {}
+        }
+        Ok(())
+    }
+}
+
+struct Contestants {
+    bulwark: DependencyHandle<Trivial>,
+    open: DependencyHandle<Trivial>,
+    echo: ActorRef<EchoMsg>,
+    mpsc: tokio::sync::mpsc::Sender<(u64, tokio::sync::oneshot::Sender<u64>)>,
+    _runtime: Runtime,
+}
+
+async fn contestants() -> Contestants {
+    let runtime = Runtime::builder()
+        .dependency("bench", Trivial, Policy::default())
+        .dependency("bench_open", Trivial, Policy::default())
+        .build()
+        .await
+        .unwrap();
+    let bulwark = runtime.handle::<Trivial>("bench").unwrap();
+    let open = runtime.handle::<Trivial>("bench_open").unwrap();
+    open.command(BreakerCommand::ForceOpen).await.unwrap();
+    let (echo, _) = Actor::spawn(None, Echo, ()).await.unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(u64, tokio::sync::oneshot::Sender<u64>)>(1024);
+    tokio::spawn(async move {
+        while let Some((x, reply)) = rx.recv().await {
+            let _ = reply.send(x);
+        }
+    });
+    Contestants {
+        bulwark,
+        open,
+        echo,
+        mpsc: tx,
+        _runtime: runtime,
+    }
+}
+
+fn tower_stack() -> impl Service<u64, Response = u64, Error = tower::BoxError, Future: Send> + Clone + Send {
+    ServiceBuilder::new()
+        .timeout(Duration::from_secs(5))
+        .concurrency_limit(64)
+        .service_fn(|x: u64| async move { Ok::<_, tower::BoxError>(x) })
+        .boxed_clone()
+}
+
+fn install_recorder() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    metrics::set_global_recorder(recorder).unwrap();
+}
+
+fn single(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let k = rt.block_on(contestants());
+    let failsafe_cb = failsafe::Config::new().build();
+    let recloser = recloser::AsyncRecloser::from(recloser::Recloser::default());
+
+    let mut group = c.benchmark_group("guarded_call");
+    group.measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    group.bench_function("bulwark", |b| {
+        b.to_async(&rt).iter(|| async {
+            black_box(k.bulwark.call(black_box(1), CallContext::untracked()).await.unwrap())
+        })
+    });
+    group.bench_function("bulwark_open_reject", |b| {
+        b.to_async(&rt).iter(|| async {
+            black_box(k.open.call(black_box(1), CallContext::untracked()).await.is_err())
+        })
+    });
+    group.bench_function("tower_stack", |b| {
+        let svc = tower_stack();
+        b.to_async(&rt).iter(|| {
+            let mut svc = svc.clone();
+            async move { black_box(svc.ready().await.unwrap().call(black_box(1)).await.unwrap()) }
+        })
+    });
+    group.bench_function("failsafe", |b| {
+        use failsafe::futures::CircuitBreaker;
+        b.to_async(&rt).iter(|| async {
+            black_box(
+                failsafe_cb
+                    .call(async { Ok::<u64, ()>(black_box(1)) })
+                    .await
+                    .unwrap(),
+            )
+        })
+    });
+    group.bench_function("recloser", |b| {
+        b.to_async(&rt).iter(|| async {
+            black_box(
+                recloser
+                    .call(async { Ok::<u64, ()>(black_box(1)) })
+                    .await
+                    .unwrap(),
+            )
+        })
+    });
+    group.bench_function("ractor_call", |b| {
+        b.to_async(&rt).iter(|| async {
+            black_box(ractor::call!(k.echo, EchoMsg::Echo, black_box(1)).unwrap())
+        })
+    });
+    group.bench_function("mpsc_floor", |b| {
+        b.to_async(&rt).iter(|| async {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            k.mpsc.send((black_box(1), tx)).await.unwrap();
+            black_box(rx.await.unwrap())
+        })
+    });
+    group.finish();
+
+    concurrent(c, &rt, &k);
+    report_allocations(&rt, &k);
+    report_burst_rss(&rt, &k);
+}
+
+/// Runs `iters` calls split over 64 tasks, returns the wall time.
+fn run_concurrent<F, Fut>(rt: &tokio::runtime::Runtime, iters: u64, make: F) -> Duration
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let _ = iters;
+    rt.block_on(async {
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..CALLERS).map(|_| tokio::spawn(make())).collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        start.elapsed()
+    })
+}
+
+fn concurrent(c: &mut Criterion, rt: &tokio::runtime::Runtime, k: &Contestants) {
+    let mut group = c.benchmark_group("guarded_call_64");
+    group
+        .measurement_time(Duration::from_secs(4))
+        .warm_up_time(Duration::from_secs(1))
+        .sample_size(20)
+        .throughput(Throughput::Elements(1));
+    group.bench_function("bulwark", |b| {
+        b.iter_custom(|iters| {
+            let per = iters.div_ceil(CALLERS as u64);
+            run_concurrent(rt, iters, || {
+                let h = k.bulwark.clone();
+                async move {
+                    for i in 0..per {
+                        black_box(h.call(i, CallContext::untracked()).await.unwrap());
+                    }
+                }
+            })
+        })
+    });
+    group.bench_function("bulwark_open_reject", |b| {
+        b.iter_custom(|iters| {
+            let per = iters.div_ceil(CALLERS as u64);
+            run_concurrent(rt, iters, || {
+                let h = k.open.clone();
+                async move {
+                    for i in 0..per {
+                        black_box(h.call(i, CallContext::untracked()).await.is_err());
+                    }
+                }
+            })
+        })
+    });
+    group.bench_function("tower_stack", |b| {
+        let svc = tower_stack();
+        b.iter_custom(|iters| {
+            let per = iters.div_ceil(CALLERS as u64);
+            run_concurrent(rt, iters, || {
+                let mut svc = svc.clone();
+                async move {
+                    for i in 0..per {
+                        black_box(svc.ready().await.unwrap().call(i).await.unwrap());
+                    }
+                }
+            })
+        })
+    });
+    group.bench_function("ractor_call", |b| {
+        b.iter_custom(|iters| {
+            let per = iters.div_ceil(CALLERS as u64);
+            run_concurrent(rt, iters, || {
+                let echo = k.echo.clone();
+                async move {
+                    for i in 0..per {
+                        black_box(ractor::call!(echo, EchoMsg::Echo, i).unwrap());
+                    }
+                }
+            })
+        })
+    });
+    group.bench_function("mpsc_floor", |b| {
+        b.iter_custom(|iters| {
+            let per = iters.div_ceil(CALLERS as u64);
+            run_concurrent(rt, iters, || {
+                let tx = k.mpsc.clone();
+                async move {
+                    for i in 0..per {
+                        let (otx, orx) = tokio::sync::oneshot::channel();
+                        tx.send((i, otx)).await.unwrap();
+                        black_box(orx.await.unwrap());
+                    }
+                }
+            })
+        })
+    });
+    group.finish();
+}
+
+/// Heap allocations per successful call, measured over 1M calls after warm-up.
+fn report_allocations(rt: &tokio::runtime::Runtime, k: &Contestants) {
+    const N: u64 = 1_000_000;
+    let h = k.bulwark.clone();
+    let (allocs, calls) = rt.block_on(async move {
+        tokio::spawn(async move {
+            for i in 0..10_000 {
+                h.call(i, CallContext::untracked()).await.unwrap();
+            }
+            let region = Region::new(GLOBAL);
+            for i in 0..N {
+                black_box(h.call(i, CallContext::untracked()).await.unwrap());
+            }
+            (region.change().allocations, N)
+        })
+        .await
+        .unwrap()
+    });
+    #[allow(clippy::cast_precision_loss)]
+    let per_call = allocs as f64 / calls as f64;
+    println!("allocations: bulwark success path: {allocs} allocations over {calls} calls = {per_call:.6} per call (process-wide, includes the actor's batched drains)");
+    let open = k.open.clone();
+    let allocs = rt.block_on(async move {
+        tokio::spawn(async move {
+            let region = Region::new(GLOBAL);
+            for i in 0..N {
+                black_box(open.call(i, CallContext::untracked()).await.is_err());
+            }
+            region.change().allocations
+        })
+        .await
+        .unwrap()
+    });
+    println!("allocations: bulwark open-circuit rejection: {allocs} over {N} calls");
+}
+
+fn rss_mib() -> f64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: f64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0.0);
+    pages * 4096.0 / (1024.0 * 1024.0)
+}
+
+/// A 1M-call burst through Bulwark (64 callers) against a 1M-message cast burst into ractor.
+fn report_burst_rss(rt: &tokio::runtime::Runtime, k: &Contestants) {
+    const N: u64 = 1_000_000;
+    let before = rss_mib();
+    let h = k.bulwark.clone();
+    rt.block_on(async move {
+        let tasks: Vec<_> = (0..CALLERS)
+            .map(|_| {
+                let h = h.clone();
+                tokio::spawn(async move {
+                    for i in 0..N / CALLERS as u64 {
+                        black_box(h.call(i, CallContext::untracked()).await.unwrap());
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    let after_bulwark = rss_mib();
+    let echo = k.echo.clone();
+    rt.block_on(async move {
+        for i in 0..N {
+            echo.cast(EchoMsg::Cast(i)).unwrap();
+        }
+        // Wait for the mailbox to drain.
+        ractor::call!(echo, EchoMsg::Echo, 0).unwrap();
+    });
+    let after_ractor = rss_mib();
+    println!(
+        "rss: before {before:.1} MiB; after 1M Bulwark calls {after_bulwark:.1} MiB (+{:.1}); after 1M ractor casts {after_ractor:.1} MiB (+{:.1})",
+        after_bulwark - before,
+        after_ractor - after_bulwark
+    );
+}
+
+criterion_group!(benches, single);
+
+fn main() {
+    install_recorder();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
