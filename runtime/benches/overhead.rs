@@ -19,7 +19,6 @@
 
 use std::alloc::System;
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bulwark_runtime::dependency::{

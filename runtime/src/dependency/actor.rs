@@ -241,11 +241,9 @@ impl<D: Dependency> ActorState<D> {
         if let Some(t) = breaker.poll(now) {
             transitions.push(t);
         }
-        if transitions.is_empty() {
-            shared.publish(&breaker, None, now);
-        }
+        // Publish only on transitions: between them, handles own the gate's trial permits.
         for t in &transitions {
-            shared.publish(&breaker, Some(t), now);
+            shared.publish(&breaker, t);
         }
         let next = breaker.next_deadline();
         let current = breaker.state();
@@ -344,7 +342,9 @@ impl<D: Dependency> ActorState<D> {
             BreakerCommand::MetricsOnly => breaker.metrics_only(now),
             BreakerCommand::Reset => breaker.reset(now),
         };
-        shared.publish(&breaker, transition.as_ref(), now);
+        if let Some(t) = &transition {
+            shared.publish(&breaker, t);
+        }
         breaker.state()
     }
 

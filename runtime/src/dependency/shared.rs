@@ -15,7 +15,7 @@ use tokio::sync::{broadcast, watch};
 
 use crate::breaker::{BreakerSnapshot, CircuitBreaker, State, Transition};
 use crate::bulkhead::{Bulkhead, BulkheadSnapshot};
-use crate::clock::{Clock, Moment};
+use crate::clock::Clock;
 use crate::policy::Policy;
 use crate::retry::{RetryBudget, RetryPolicy};
 use crate::timeout::TimeoutPolicy;
@@ -179,28 +179,27 @@ impl Shared {
         *lock(&self.policy) = policy;
     }
 
-    /// Publishes the breaker's state to handles, metrics and observers after a change.
-    pub(crate) fn publish(&self, breaker: &CircuitBreaker, transition: Option<&Transition>, now: Moment) {
+    /// Publishes the breaker's state after a transition to handles, metrics and observers.
+    ///
+    /// Called only on transitions: between them the handles own the gate's half-open trial
+    /// permits, and re-publishing the state machine's view would hand out permits twice.
+    pub(crate) fn publish(&self, breaker: &CircuitBreaker, t: &Transition) {
         let state = breaker.state();
-        let open_until = breaker.next_deadline();
         self.gate
-            .publish(state, breaker.half_open_permits_left(), open_until);
-        let _ = now;
+            .publish(state, breaker.half_open_permits_left(), breaker.next_deadline());
         self.metrics.state(state);
-        if let Some(t) = transition {
-            self.metrics.transition(t.from, t.to);
-            tracing::info!(
-                dependency = %self.name,
-                from = t.from.as_str(),
-                to = t.to.as_str(),
-                reason = %t.reason,
-                "circuit transition"
-            );
-            let _ = self.transitions.send(TransitionEvent {
-                dependency: Arc::clone(&self.name),
-                transition: TransitionView::from(t),
-            });
-        }
+        self.metrics.transition(t.from, t.to);
+        tracing::info!(
+            dependency = %self.name,
+            from = t.from.as_str(),
+            to = t.to.as_str(),
+            reason = %t.reason,
+            "circuit transition"
+        );
+        let _ = self.transitions.send(TransitionEvent {
+            dependency: Arc::clone(&self.name),
+            transition: TransitionView::from(t),
+        });
         self.state_tx.send_if_modified(|s| {
             let changed = *s != state;
             *s = state;

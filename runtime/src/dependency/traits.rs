@@ -14,7 +14,7 @@ pub trait Dependency: Send + Sync + 'static {
     /// (`Arc`, `bytes::Bytes`, small values).
     type Request: Clone + Send + Sync + 'static;
     /// What a successful call returns.
-    type Response: Send + 'static;
+    type Response: Send + Sync + 'static;
 
     /// Performs one attempt. The guard around it enforces the deadline in `ctx`; the attempt
     /// itself does not need to.
