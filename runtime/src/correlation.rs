@@ -14,6 +14,10 @@ use tokio::time::Instant;
 /// The HTTP header that carries a correlation ID in and out.
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
 
+/// The name of the span field that carries a correlation ID; telemetry copies it onto every log
+/// line emitted inside such a span.
+pub const CORRELATION_FIELD: &str = "correlation_id";
+
 /// Longest accepted incoming correlation ID, in bytes.
 pub const MAX_CORRELATION_LEN: usize = 128;
 

@@ -5,6 +5,20 @@
 //! whether the failure is transient (worth retrying). Turning it into an [`ErrorResponse`] is the
 //! only way it reaches the wire: that step drops internal text for `SYSTEM_ERROR`s, so a 500 never
 //! leaks what went wrong inside — the cause goes to the log together with the correlation ID.
+//!
+//! | code | statuses | built by |
+//! | --- | --- | --- |
+//! | `AUTH_ERROR` | 401, 403 | [`ServiceError::unauthorized`], [`ServiceError::forbidden`] |
+//! | `VALIDATION_ERROR` | 400, 413 | [`ServiceError::validation_field`], [`ServiceError::PayloadTooLarge`] |
+//! | `RESOURCE_ERROR` | 404, 405, 409 | [`ServiceError::not_found`], [`ServiceError::MethodNotAllowed`], [`ServiceError::conflict`] |
+//! | `RATE_LIMIT_ERROR` | 429 | [`ServiceError::RateLimited`] (always with `Retry-After`) |
+//! | `DEPENDENCY_ERROR` | 502, 503, 504 | [`ServiceError::Dependency`] |
+//! | `PROCESSING_ERROR` | 422 | [`ServiceError::Processing`] |
+//! | `SYSTEM_ERROR` | 500 | [`ServiceError::system`] (message is always "Internal server error") |
+//!
+//! 405 and 413 are not in the seed table: a wrong method is a `RESOURCE_ERROR` (the resource exists
+//! but does not support the method) and an oversized body a `VALIDATION_ERROR` (the request is
+//! invalid as sent).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -135,6 +149,18 @@ pub enum ServiceError {
         /// Extra facts for the caller.
         details: Details,
     },
+    /// The resource exists but does not support the request's method (405).
+    #[error("Method not allowed")]
+    MethodNotAllowed {
+        /// The method the caller used, e.g. `DELETE`.
+        method: String,
+    },
+    /// The request body is larger than the limit (413).
+    #[error("Request body too large")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit_bytes: u64,
+    },
     /// A fault inside the process. The source is logged, never sent.
     #[error("internal error: {source}")]
     System {
@@ -163,6 +189,30 @@ impl ServiceError {
         }
     }
 
+    /// A 409 for a request that conflicts with existing state.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::Resource {
+            message: message.into(),
+            conflict: true,
+        }
+    }
+
+    /// A 401: the caller is not (validly) authenticated.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::Auth {
+            message: message.into(),
+            forbidden: false,
+        }
+    }
+
+    /// A 403: the caller is authenticated but not allowed.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Auth {
+            message: message.into(),
+            forbidden: true,
+        }
+    }
+
     /// A 500 wrapping an internal cause that is logged but never sent.
     pub fn system(source: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self::System {
@@ -175,7 +225,8 @@ impl ServiceError {
         match self {
             Self::Auth { .. } => ErrorCode::AuthError,
             Self::Validation { .. } => ErrorCode::ValidationError,
-            Self::Resource { .. } => ErrorCode::ResourceError,
+            Self::Resource { .. } | Self::MethodNotAllowed { .. } => ErrorCode::ResourceError,
+            Self::PayloadTooLarge { .. } => ErrorCode::ValidationError,
             Self::RateLimited { .. } => ErrorCode::RateLimitError,
             Self::Dependency { .. } => ErrorCode::DependencyError,
             Self::Processing { .. } => ErrorCode::ProcessingError,
@@ -197,6 +248,8 @@ impl ServiceError {
                 conflict: false, ..
             } => 404,
             Self::Resource { conflict: true, .. } => 409,
+            Self::MethodNotAllowed { .. } => 405,
+            Self::PayloadTooLarge { .. } => 413,
             Self::RateLimited { .. } => 429,
             Self::Dependency { failure, .. } => match failure {
                 DependencyFailure::BadGateway => 502,
@@ -222,6 +275,19 @@ impl ServiceError {
         }
     }
 
+    /// [`retry_after`](Self::retry_after) in whole seconds, rounded up so a caller never comes back
+    /// early: the value of a `Retry-After` header.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.retry_after().map(|d| {
+            let whole = d.as_secs();
+            if d.subsec_nanos() > 0 {
+                whole.saturating_add(1)
+            } else {
+                whole
+            }
+        })
+    }
+
     /// The message that may be shown to a caller. A `SYSTEM_ERROR` shows a fixed text.
     pub fn public_message(&self) -> String {
         match self {
@@ -236,6 +302,14 @@ impl ServiceError {
             Self::Validation { details, .. }
             | Self::Dependency { details, .. }
             | Self::Processing { details, .. } => details.clone(),
+            Self::MethodNotAllowed { method } => Details::from([(
+                "method".to_owned(),
+                format!("{method} is not allowed on this resource"),
+            )]),
+            Self::PayloadTooLarge { limit_bytes } => Details::from([(
+                "body".to_owned(),
+                format!("must not be larger than {limit_bytes} bytes"),
+            )]),
             _ => Details::new(),
         }
     }
@@ -255,14 +329,15 @@ impl ServiceError {
 }
 
 /// A UTC instant serialised as RFC 3339 with microseconds and a `Z`, e.g.
-/// `2026-11-28T14:40:22.123456Z`.
+/// `2026-11-28T14:40:22.123456Z`. It holds microsecond precision only (finer digits are
+/// truncated on construction), so a timestamp equals itself after a trip over the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timestamp(chrono::DateTime<chrono::Utc>);
 
 impl Timestamp {
     /// The current time.
     pub fn now() -> Self {
-        Self(chrono::Utc::now())
+        Self::from(chrono::Utc::now())
     }
 
     /// The wrapped time.
@@ -273,7 +348,8 @@ impl Timestamp {
 
 impl From<chrono::DateTime<chrono::Utc>> for Timestamp {
     fn from(value: chrono::DateTime<chrono::Utc>) -> Self {
-        Self(value)
+        use chrono::SubsecRound;
+        Self(value.trunc_subsecs(6))
     }
 }
 
@@ -293,7 +369,7 @@ impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         chrono::DateTime::parse_from_rfc3339(&text)
-            .map(|t| Self(t.with_timezone(&chrono::Utc)))
+            .map(|t| Self::from(t.with_timezone(&chrono::Utc)))
             .map_err(serde::de::Error::custom)
     }
 }
