@@ -42,7 +42,10 @@ use crate::correlation::CORRELATION_FIELD;
 use crate::error::Timestamp;
 
 /// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// One JSON object per line (the default; for machines and log shippers).
     #[default]

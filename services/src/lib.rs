@@ -1,1 +1,12 @@
-//! Bulwark services: pipelines, HTTP gateway and CLI (being written).
+//! Bulwark services: the HTTP gateway, the pipelines built on the runtime, and the `bulwark`
+//! command-line tool.
+//!
+//! - [`gateway`]: the axum application — correlation IDs, the standard error format for every
+//!   failure (unknown route, wrong method, bad or oversized body, panics), health, graceful shutdown.
+//! - [`config`]: the TOML configuration file and its embedded defaults.
+//! - [`cli`] and [`commands`]: argument parsing and what each subcommand does.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod gateway;

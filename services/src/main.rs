@@ -1,2 +1,29 @@
-//! The `bulwark` command-line tool.
-fn main() {}
+//! The `bulwark` command-line tool. Run `bulwark --help` for the subcommands.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use bulwark_services::cli::Cli;
+use bulwark_services::commands;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match commands::run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // Telemetry may not be up yet (a bad config file), so the error goes to stderr as text,
+            // with its whole cause chain.
+            let mut text = error.to_string();
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                text.push_str(": ");
+                text.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            eprintln!("bulwark: {text}");
+            ExitCode::FAILURE
+        }
+    }
+}

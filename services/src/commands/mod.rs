@@ -1,0 +1,52 @@
+//! What each subcommand does. `main` parses the [`Cli`] and hands it to [`run`].
+
+pub mod serve;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use bulwark_runtime::telemetry::TelemetryError;
+
+use crate::cli::{Cli, Command};
+use crate::config::ConfigError;
+use crate::gateway::server::ServerError;
+
+/// A subcommand failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// The configuration could not be loaded.
+    #[error("configuration")]
+    Config(#[from] ConfigError),
+    /// Logging could not be started.
+    #[error("telemetry")]
+    Telemetry(#[from] TelemetryError),
+    /// The data directory could not be created.
+    #[error("cannot create data directory {}", path.display())]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server failed while running.
+    #[error("server")]
+    Server(#[from] ServerError),
+}
+
+/// Runs the subcommand `cli` names.
+pub async fn run(cli: Cli) -> Result<(), CommandError> {
+    match &cli.command {
+        Command::Serve(args) => serve::run(&cli.global, args).await,
+    }
+}

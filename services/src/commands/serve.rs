@@ -1,0 +1,99 @@
+//! `bulwark serve`: the service, until SIGINT or SIGTERM.
+
+use tokio::net::TcpListener;
+
+use bulwark_runtime::telemetry;
+
+use super::CommandError;
+use crate::cli::{GlobalArgs, ServeArgs};
+use crate::config::{Config, ConfigError};
+use crate::gateway::server::{self, Shutdown};
+use crate::gateway::{AppState, app};
+
+/// The configuration `serve` runs with: defaults, overridden by the config file, overridden by the
+/// command line.
+pub fn resolve(global: &GlobalArgs, args: &ServeArgs) -> Result<Config, ConfigError> {
+    let mut config = Config::load(global.config.as_deref())?;
+    if let Some(dir) = &global.data_dir {
+        config.data_dir = dir.clone();
+    }
+    if let Some(addr) = args.addr {
+        config.server.addr = addr;
+    }
+    if let Some(format) = args.log_format {
+        config.log.format = format;
+    }
+    if let Some(timeout) = args.drain_timeout {
+        config.server.drain_timeout = timeout;
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+/// Starts logging, prepares the data directory, binds and serves until a shutdown signal.
+pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<(), CommandError> {
+    let config = resolve(global, args)?;
+    telemetry::init(config.log.format, &config.log.filter)?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| CommandError::DataDir {
+        path: config.data_dir.clone(),
+        source,
+    })?;
+    let addr = config.server.addr;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| CommandError::Bind { addr, source })?;
+    let local = listener.local_addr().unwrap_or(addr);
+    tracing::info!(
+        addr = %local,
+        data_dir = %config.data_dir.display(),
+        body_limit = config.server.body_limit,
+        "bulwark listening"
+    );
+    let state = AppState::new(config.server.clone());
+    let outcome = server::serve(
+        listener,
+        app(state),
+        server::shutdown_signal(),
+        config.server.drain_timeout,
+    )
+    .await?;
+    match outcome {
+        Shutdown::Drained => tracing::info!("stopped"),
+        Shutdown::DrainTimedOut => tracing::warn!("stopped with requests still in flight"),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use bulwark_runtime::telemetry::LogFormat;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_overrides_the_defaults() {
+        let global = GlobalArgs {
+            config: None,
+            data_dir: Some(PathBuf::from("/tmp/x")),
+        };
+        let args = ServeArgs {
+            addr: Some("127.0.0.1:0".parse().unwrap()),
+            log_format: Some(LogFormat::Text),
+            drain_timeout: Some(Duration::from_secs(3)),
+        };
+        let config = resolve(&global, &args).unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(config.server.addr.port(), 0);
+        assert_eq!(config.log.format, LogFormat::Text);
+        assert_eq!(config.server.drain_timeout, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn without_arguments_the_defaults_apply() {
+        let config = resolve(&GlobalArgs::default(), &ServeArgs::default()).unwrap();
+        assert_eq!(config, Config::default());
+    }
+}

@@ -1,0 +1,176 @@
+//! The configuration file (`--config FILE`, TOML) and its embedded defaults.
+//!
+//! Every key is optional; a missing file section means its defaults. Unknown keys are refused so a
+//! typo does not silently fall back to a default.
+//!
+//! ```toml
+//! data_dir = "./bulwark-data"
+//!
+//! [log]
+//! format = "json"          # or "text"
+//! filter = "info"          # RUST_LOG syntax; the RUST_LOG variable overrides it
+//!
+//! [server]
+//! addr = "127.0.0.1:8080"
+//! drain_timeout = "10s"
+//! body_limit = 1048576     # bytes
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use bulwark_runtime::telemetry::LogFormat;
+use serde::{Deserialize, Serialize};
+
+use crate::gateway::GatewayConfig;
+
+/// Where durable state lives unless configured.
+pub const DEFAULT_DATA_DIR: &str = "./bulwark-data";
+
+/// The filter used unless configured or overridden by `RUST_LOG`.
+pub const DEFAULT_LOG_FILTER: &str = "info";
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Directory for durable state (databases, job queues).
+    pub data_dir: PathBuf,
+    /// Logging.
+    pub log: LogConfig,
+    /// The HTTP gateway.
+    pub server: GatewayConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            log: LogConfig::default(),
+            server: GatewayConfig::default(),
+        }
+    }
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// JSON lines or text.
+    pub format: LogFormat,
+    /// Filter directives in `RUST_LOG` syntax.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Json,
+            filter: DEFAULT_LOG_FILTER.to_owned(),
+        }
+    }
+}
+
+/// The configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown or mistyped keys.
+    #[error("invalid config file {}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with line and column.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A value is out of range.
+    #[error("invalid config value for `{key}`: {problem}")]
+    Invalid {
+        /// The offending key, e.g. `server.body_limit`.
+        key: &'static str,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+}
+
+impl Config {
+    /// Reads `path` when given, else the embedded defaults.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let config: Self = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source,
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Refuses values a running service must never hold.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.server.body_limit == 0 {
+            return Err(ConfigError::Invalid {
+                key: "server.body_limit",
+                problem: "must be at least 1 byte",
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn no_file_means_the_defaults() {
+        let config = Config::load(None).unwrap();
+        assert_eq!(config, Config::default());
+        assert_eq!(config.server.addr, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.server.body_limit, 1024 * 1024);
+        assert_eq!(config.server.drain_timeout, Duration::from_secs(10));
+        assert_eq!(config.data_dir, PathBuf::from("./bulwark-data"));
+        assert_eq!(config.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn a_partial_file_keeps_the_other_defaults() {
+        let config: Config =
+            toml::from_str("[server]\ndrain_timeout = \"250ms\"\n[log]\nformat = \"text\"\n")
+                .unwrap();
+        assert_eq!(config.server.drain_timeout, Duration::from_millis(250));
+        assert_eq!(config.server.addr, GatewayConfig::default().addr);
+        assert_eq!(config.log.format, LogFormat::Text);
+        assert_eq!(config.log.filter, "info");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        assert!(toml::from_str::<Config>("[server]\nadress = \"x\"\n").is_err());
+        assert!(toml::from_str::<Config>("[log]\nformat = \"yaml\"\n").is_err());
+        let zero: Config = toml::from_str("[server]\nbody_limit = 0\n").unwrap();
+        assert!(matches!(zero.validate(), Err(ConfigError::Invalid { .. })));
+    }
+
+    #[test]
+    fn a_missing_file_is_a_read_error() {
+        let err = Config::load(Some(Path::new("/nonexistent/bulwark.toml"))).unwrap_err();
+        assert!(matches!(err, ConfigError::Read { .. }));
+    }
+}

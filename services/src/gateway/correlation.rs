@@ -1,0 +1,51 @@
+//! The correlation middleware, outermost on every request.
+//!
+//! It takes the `X-Correlation-ID` header when it is valid (1–128 printable ASCII characters; a
+//! non-ASCII header value counts as invalid), otherwise makes a fresh UUID v7; stores the ID in the
+//! request's extensions (see [`Correlation`](super::Correlation)); runs the request inside a
+//! `request` span with the `correlation_id` field, so every log line of the request carries it;
+//! turns error responses not yet in the standard format into it
+//! ([`standardize`](super::error::standardize)); sets the ID on the response header; and logs one
+//! line per request (method, path without query string, status, duration — never bodies or
+//! headers).
+
+use std::time::Instant;
+
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use bulwark_runtime::correlation::{CORRELATION_HEADER, CorrelationId};
+use tracing::Instrument;
+
+use super::error::standardize;
+
+/// The middleware function (install with `axum::middleware::from_fn(correlate)`).
+pub async fn correlate(mut req: Request, next: Next) -> Response {
+    let header = HeaderName::from_static(CORRELATION_HEADER);
+    let incoming = req.headers().get(&header).and_then(|v| v.to_str().ok());
+    let id = CorrelationId::from_header(incoming);
+    req.extensions_mut().insert(id.clone());
+    let span = tracing::info_span!(
+        "request",
+        correlation_id = %id,
+        method = %req.method(),
+        path = %req.uri().path(),
+    );
+    async move {
+        let started = Instant::now();
+        let response = next.run(req).await;
+        let mut response = standardize(response, &id);
+        if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+            response.headers_mut().insert(header, value);
+        }
+        tracing::info!(
+            status = response.status().as_u16(),
+            duration_ms = started.elapsed().as_secs_f64() * 1e3,
+            "request finished"
+        );
+        response
+    }
+    .instrument(span)
+    .await
+}
