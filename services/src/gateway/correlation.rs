@@ -5,7 +5,7 @@
 //! request's extensions (see [`Correlation`](super::Correlation)); runs the request inside a
 //! `request` span with the `correlation_id` field, so every log line of the request carries it;
 //! turns error responses not yet in the standard format into it
-//! ([`standardize`](super::error::standardize)); sets the ID on the response header; and logs one
+//! ([`standardize`](super::error::standardize())); sets the ID on the response header; and logs one
 //! line per request (method, path without query string, status, duration — never bodies or
 //! headers).
 

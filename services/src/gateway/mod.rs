@@ -1,12 +1,12 @@
 //! The HTTP gateway (axum).
 //!
-//! [`app`] builds the whole application from an [`AppState`]; [`server::serve`] runs it on a
+//! [`app()`] builds the whole application from an [`AppState`]; [`server::serve`] runs it on a
 //! listener with graceful shutdown. Every request passes, outermost first:
 //!
 //! 1. [`correlation`]: takes a valid `X-Correlation-ID` or makes one, opens the request's tracing
 //!    span (so every log line carries the ID), echoes the ID in the response header and turns any
 //!    error response not yet in the standard format into it;
-//! 2. [`panic`]: a panicking handler becomes a 500 `SYSTEM_ERROR` (the panic text goes to the log);
+//! 2. [`panic`](mod@panic): a panicking handler becomes a 500 `SYSTEM_ERROR` (the panic text goes to the log);
 //! 3. [`limits`]: bodies over the limit (default 1 MiB) are refused with 413;
 //! 4. the routes, then [`fallback`] for unknown routes (404) and wrong methods (405).
 //!

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The whole test suite: installs missing system packages, then tests, doc tests and docs.
+# Usage: bash scripts/test.sh
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# System packages the tests need, as "binary:debian-package" pairs. Later suites add theirs here
+# (e.g. "nats-server:nats-server" "promtool:prometheus").
+REQUIRED_TOOLS=()
+
+# Installs, with apt-get, the package of every listed binary that is not on PATH.
+ensure_tools() {
+    local missing=() entry binary package
+    for entry in "$@"; do
+        binary="${entry%%:*}"
+        package="${entry#*:}"
+        if ! command -v "$binary" >/dev/null 2>&1; then
+            missing+=("$package")
+        fi
+    done
+    if [ "${#missing[@]}" -eq 0 ]; then
+        return 0
+    fi
+    echo "installing: ${missing[*]}"
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        sudo=(sudo)
+    fi
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+if [ "${#REQUIRED_TOOLS[@]}" -gt 0 ]; then
+    ensure_tools "${REQUIRED_TOOLS[@]}"
+fi
+
+cargo test --workspace --all-targets
+cargo test --workspace --doc
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
