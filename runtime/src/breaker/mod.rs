@@ -114,6 +114,8 @@ mod state;
 mod window;
 
 #[cfg(test)]
+mod config_tests;
+#[cfg(test)]
 mod props;
 #[cfg(test)]
 mod tests;
