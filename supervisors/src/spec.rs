@@ -1,0 +1,233 @@
+//! What a supervisor supervises: [`SupervisorSpec`] and [`ChildSpec`].
+
+use std::collections::HashSet;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ractor::{Actor, ActorCell, SpawnErr};
+use serde::{Deserialize, Serialize};
+
+use crate::backoff::Backoff;
+use crate::error::SpecError;
+use crate::strategy::Strategy;
+use crate::supervisor::Supervisor;
+
+/// A child's id, unique under its supervisor.
+pub type ChildId = Arc<str>;
+
+/// The future a [`StartFn`] returns: the started child's cell, or why it did not start.
+pub type StartFuture = Pin<Box<dyn Future<Output = Result<ActorCell, SpawnErr>> + Send>>;
+
+/// (Re)starts a child linked to the supervisor it is given (`Actor::spawn_linked(.., supervisor)`).
+/// Called once at start and once per restart.
+pub type StartFn = Arc<dyn Fn(ActorCell) -> StartFuture + Send + Sync>;
+
+/// When a child is restarted (OTP restart types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Restart {
+    /// Always restarted.
+    #[default]
+    Permanent,
+    /// Restarted only after an abnormal exit (failure, panic, kill, failed start).
+    Transient,
+    /// Never restarted; forgotten when it exits.
+    Temporary,
+}
+
+/// How a child is stopped when its supervisor stops it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shutdown {
+    /// Killed at once.
+    Brutal,
+    /// Asked to stop, killed if it has not stopped within the timeout.
+    Timeout(Duration),
+    /// Asked to stop and waited for (OTP's `infinity`; the default for supervisors).
+    Infinity,
+}
+
+/// Default shutdown timeout of a worker (OTP's 5000 ms).
+pub const DEFAULT_WORKER_SHUTDOWN: Duration = Duration::from_secs(5);
+
+/// Whether a child is a worker or a supervisor (which the snapshot descends into).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChildKind {
+    /// Any actor.
+    Worker,
+    /// A [`Supervisor`].
+    Supervisor,
+}
+
+/// How to start one child and what to do when it exits.
+#[derive(Clone)]
+pub struct ChildSpec {
+    /// Unique id under the supervisor; the `actor` label of its restart metric.
+    pub id: ChildId,
+    /// Spawns the child linked to the given supervisor.
+    pub start: StartFn,
+    /// When it is restarted.
+    pub restart: Restart,
+    /// How it is stopped.
+    pub shutdown: Shutdown,
+    /// Delay before each restart.
+    pub backoff: Backoff,
+    /// Worker or supervisor.
+    pub kind: ChildKind,
+}
+
+impl fmt::Debug for ChildSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChildSpec")
+            .field("id", &self.id)
+            .field("restart", &self.restart)
+            .field("shutdown", &self.shutdown)
+            .field("backoff", &self.backoff)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChildSpec {
+    /// A permanent worker started by `start` (5 s shutdown, no backoff).
+    pub fn new<F, Fut>(id: impl Into<ChildId>, start: F) -> Self
+    where
+        F: Fn(ActorCell) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ActorCell, SpawnErr>> + Send + 'static,
+    {
+        Self {
+            id: id.into(),
+            start: Arc::new(move |sup| Box::pin(start(sup))),
+            restart: Restart::Permanent,
+            shutdown: Shutdown::Timeout(DEFAULT_WORKER_SHUTDOWN),
+            backoff: Backoff::none(),
+            kind: ChildKind::Worker,
+        }
+    }
+
+    /// A permanent worker: `actor` spawned with a clone of `args` at start and at every restart
+    /// (unnamed, linked to the supervisor). State kept in `Arc`s inside `args` survives restarts.
+    pub fn worker<A>(id: impl Into<ChildId>, actor: A, args: A::Arguments) -> Self
+    where
+        A: Actor + Clone,
+        A::Arguments: Clone + Sync,
+    {
+        Self::new(id, move |sup: ActorCell| {
+            let actor = actor.clone();
+            let args = args.clone();
+            async move {
+                let (actor_ref, _join) = A::spawn_linked(None, actor, args, sup).await?;
+                Ok(actor_ref.get_cell())
+            }
+        })
+    }
+
+    /// A permanent nested supervisor running `spec` (waited for on shutdown). Its id is its label
+    /// in logs, metrics and snapshots.
+    pub fn supervisor(id: impl Into<ChildId>, spec: SupervisorSpec) -> Self {
+        let id: ChildId = id.into();
+        let label = Arc::clone(&id);
+        let spec = Arc::new(spec);
+        let mut child = Self::new(id, move |sup: ActorCell| {
+            let label = Arc::clone(&label);
+            let spec = SupervisorSpec::clone(&spec);
+            async move {
+                let (sup_ref, _join) = Supervisor::spawn_child(label, spec, sup).await?;
+                Ok(sup_ref.cell())
+            }
+        });
+        child.shutdown = Shutdown::Infinity;
+        child.kind = ChildKind::Supervisor;
+        child
+    }
+
+    /// The same child with another restart type.
+    #[must_use]
+    pub fn with_restart(mut self, restart: Restart) -> Self {
+        self.restart = restart;
+        self
+    }
+
+    /// The same child with another shutdown.
+    #[must_use]
+    pub fn with_shutdown(mut self, shutdown: Shutdown) -> Self {
+        self.shutdown = shutdown;
+        self
+    }
+
+    /// The same child with a restart backoff.
+    #[must_use]
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+}
+
+/// OTP's default restart intensity: at most 1 restart ...
+pub const DEFAULT_INTENSITY: u32 = 1;
+/// ... within 5 seconds.
+pub const DEFAULT_PERIOD: Duration = Duration::from_secs(5);
+
+/// A supervisor: its strategy, restart intensity and initial children (started in order).
+#[derive(Debug, Clone)]
+pub struct SupervisorSpec {
+    /// Which children a restart affects.
+    pub strategy: Strategy,
+    /// More than this many restarts within `period` ⇒ the supervisor fails (escalation).
+    pub intensity: u32,
+    /// The sliding window of the restart intensity.
+    pub period: Duration,
+    /// Children started in this order when the supervisor starts, stopped in reverse.
+    pub children: Vec<ChildSpec>,
+}
+
+impl Default for SupervisorSpec {
+    fn default() -> Self {
+        Self::new(Strategy::OneForOne)
+    }
+}
+
+impl SupervisorSpec {
+    /// A supervisor with `strategy`, OTP's default intensity (1 in 5 s) and no children.
+    pub fn new(strategy: Strategy) -> Self {
+        Self {
+            strategy,
+            intensity: DEFAULT_INTENSITY,
+            period: DEFAULT_PERIOD,
+            children: Vec::new(),
+        }
+    }
+
+    /// The same spec allowing `max_restarts` restarts within `period`.
+    #[must_use]
+    pub fn with_intensity(mut self, max_restarts: u32, period: Duration) -> Self {
+        self.intensity = max_restarts;
+        self.period = period;
+        self
+    }
+
+    /// The same spec with one more child (started after the others).
+    #[must_use]
+    pub fn with_child(mut self, child: ChildSpec) -> Self {
+        self.children.push(child);
+        self
+    }
+
+    /// Refuses duplicate child ids and a zero period.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        if self.period.is_zero() {
+            return Err(SpecError::ZeroPeriod);
+        }
+        let mut seen = HashSet::with_capacity(self.children.len());
+        for child in &self.children {
+            if !seen.insert(&child.id) {
+                return Err(SpecError::DuplicateChild(Arc::clone(&child.id)));
+            }
+        }
+        Ok(())
+    }
+}
