@@ -26,11 +26,13 @@ pub async fn correlate(mut req: Request, next: Next) -> Response {
     let incoming = req.headers().get(&header).and_then(|v| v.to_str().ok());
     let id = CorrelationId::from_header(incoming);
     req.extensions_mut().insert(id.clone());
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
     let span = tracing::info_span!(
         "request",
         correlation_id = %id,
-        method = %req.method(),
-        path = %req.uri().path(),
+        method = %method,
+        path = %path,
     );
     async move {
         let started = Instant::now();
@@ -39,9 +41,12 @@ pub async fn correlate(mut req: Request, next: Next) -> Response {
         if let Ok(value) = HeaderValue::from_str(id.as_str()) {
             response.headers_mut().insert(header, value);
         }
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         tracing::info!(
+            method = %method,
+            path = %path,
             status = response.status().as_u16(),
-            duration_ms = started.elapsed().as_secs_f64() * 1e3,
+            duration_ms = micros as f64 / 1e3,
             "request finished"
         );
         response
