@@ -108,7 +108,7 @@ impl Window {
     /// Records one finished call at `now`.
     pub(crate) fn record(&mut self, now: Moment, failed: bool, slow: bool) {
         match self {
-            Window::Count(w) => w.push(u8::from(failed) * FAILED | u8::from(slow) * SLOW),
+            Window::Count(w) => w.push((u8::from(failed) * FAILED) | (u8::from(slow) * SLOW)),
             Window::Time(w) => w.record(now, Counts::one(failed, slow)),
         }
     }
