@@ -24,8 +24,12 @@ fn spec(child: bulwark_supervisors::ChildSpec) -> SupervisorSpec {
 #[tokio::test(start_paused = true)]
 async fn delays_double_up_to_max_and_reset_after_stable_running() {
     let (tx, mut rx) = events();
-    let backoff = Backoff::exponential(ms(100), ms(800), 0.0).unwrap().with_reset_after(Duration::from_secs(2));
-    let (sup, _join) = Supervisor::spawn(None, spec(worker("w", &tx).with_backoff(backoff))).await.unwrap();
+    let backoff = Backoff::exponential(ms(100), ms(800), 0.0)
+        .unwrap()
+        .with_reset_after(Duration::from_secs(2));
+    let (sup, _join) = Supervisor::spawn(None, spec(worker("w", &tx).with_backoff(backoff)))
+        .await
+        .unwrap();
     take(&mut rx, 1).await;
 
     let mut delays = Vec::new();
@@ -49,13 +53,18 @@ async fn delays_double_up_to_max_and_reset_after_stable_running() {
 async fn the_child_is_reported_restarting_and_is_not_started_before_its_delay() {
     let (tx, mut rx) = events();
     let backoff = Backoff::exponential(ms(500), ms(500), 0.0).unwrap();
-    let (sup, _join) = Supervisor::spawn(None, spec(worker("w", &tx).with_backoff(backoff))).await.unwrap();
+    let (sup, _join) = Supervisor::spawn(None, spec(worker("w", &tx).with_backoff(backoff)))
+        .await
+        .unwrap();
     take(&mut rx, 1).await;
 
     let cell = send(&sup, "w", Cmd::Fail).await;
     cell.wait(None).await.unwrap();
     let snap = sup.snapshot().await.unwrap();
-    assert_eq!(snap.children[0].status, ChildStatus::Restarting { in_ms: 500 });
+    assert_eq!(
+        snap.children[0].status,
+        ChildStatus::Restarting { in_ms: 500 }
+    );
     assert!(sup.child("w").await.unwrap().is_none());
 
     tokio::time::advance(ms(499)).await;
@@ -63,7 +72,10 @@ async fn the_child_is_reported_restarting_and_is_not_started_before_its_delay() 
     assert_eq!(sup.count_children().await.unwrap().restarting, 1);
     tokio::time::advance(ms(1)).await;
     assert_eq!(next_start(&mut rx).await, "w");
-    assert_eq!(sup.snapshot().await.unwrap().children[0].status, ChildStatus::Running);
+    assert_eq!(
+        sup.snapshot().await.unwrap().children[0].status,
+        ChildStatus::Running
+    );
     sup.stop().await;
 }
 
@@ -84,7 +96,13 @@ async fn failed_restarts_are_retried_with_growing_delays() {
     assert_eq!(crashed.elapsed(), ms(1500));
     let snap = sup.snapshot().await.unwrap();
     assert_eq!(snap.children[0].restarts, 1);
-    assert!(snap.children[0].last_failure.as_deref().unwrap().contains("refuses to start"));
+    assert!(
+        snap.children[0]
+            .last_failure
+            .as_deref()
+            .unwrap()
+            .contains("refuses to start")
+    );
     sup.stop().await;
 }
 
@@ -92,7 +110,9 @@ async fn failed_restarts_are_retried_with_growing_delays() {
 async fn jitter_stays_within_the_random_factor() {
     let (tx, mut rx) = events();
     let backoff = Backoff::exponential(ms(100), ms(100), 0.5).unwrap();
-    let (sup, _join) = Supervisor::spawn(None, spec(worker("w", &tx).with_backoff(backoff))).await.unwrap();
+    let (sup, _join) = Supervisor::spawn(None, spec(worker("w", &tx).with_backoff(backoff)))
+        .await
+        .unwrap();
     take(&mut rx, 1).await;
     for _ in 0..10 {
         send(&sup, "w", Cmd::Panic).await;

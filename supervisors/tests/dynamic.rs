@@ -14,9 +14,13 @@ use common::*;
 async fn ten_thousand_children_one_crashes_only_it_restarts() {
     const N: usize = 10_000;
     let (tx, mut rx) = events();
-    let (sup, _join) = Supervisor::spawn(None, SupervisorSpec::new(Strategy::OneForOne)).await.unwrap();
+    let (sup, _join) = Supervisor::spawn(None, SupervisorSpec::new(Strategy::OneForOne))
+        .await
+        .unwrap();
     for i in 0..N {
-        sup.start_child(worker(&format!("tenant-{i}"), &tx)).await.unwrap();
+        sup.start_child(worker(&format!("tenant-{i}"), &tx))
+            .await
+            .unwrap();
     }
     assert_eq!(take(&mut rx, N).await.len(), N);
     let counts = sup.count_children().await.unwrap();
@@ -25,16 +29,32 @@ async fn ten_thousand_children_one_crashes_only_it_restarts() {
     let before = sup.child("tenant-4711").await.unwrap().unwrap().get_id();
     send(&sup, "tenant-4711", Cmd::Panic).await;
     assert_eq!(next_start(&mut rx).await, "tenant-4711");
-    assert_ne!(sup.child("tenant-4711").await.unwrap().unwrap().get_id(), before);
+    assert_ne!(
+        sup.child("tenant-4711").await.unwrap().unwrap().get_id(),
+        before
+    );
 
     let snap = sup.snapshot().await.unwrap();
     assert_eq!(snap.children.len(), N);
-    assert!(snap.children.iter().all(|c| c.status == ChildStatus::Running));
-    let restarted: Vec<&str> = snap.children.iter().filter(|c| c.restarts > 0).map(|c| c.id.as_str()).collect();
+    assert!(
+        snap.children
+            .iter()
+            .all(|c| c.status == ChildStatus::Running)
+    );
+    let restarted: Vec<&str> = snap
+        .children
+        .iter()
+        .filter(|c| c.restarts > 0)
+        .map(|c| c.id.as_str())
+        .collect();
     assert_eq!(restarted, ["tenant-4711"]);
     assert_eq!(sup.count_children().await.unwrap().active, N);
     sup.stop().await;
-    assert_eq!(take(&mut rx, N).await.len(), N, "every child stopped gracefully");
+    assert_eq!(
+        take(&mut rx, N).await.len(),
+        N,
+        "every child stopped gracefully"
+    );
 }
 
 #[tokio::test]
@@ -46,7 +66,10 @@ async fn dynamic_children_follow_the_strategy_and_can_be_terminated() {
     let (sup, _join) = Supervisor::spawn(None, spec).await.unwrap();
     sup.start_child(worker("d1", &tx)).await.unwrap();
     sup.start_child(worker("d2", &tx)).await.unwrap();
-    assert_eq!(started_ids(&take(&mut rx, 3).await), ["+static", "+d1", "+d2"]);
+    assert_eq!(
+        started_ids(&take(&mut rx, 3).await),
+        ["+static", "+d1", "+d2"]
+    );
 
     send(&sup, "d1", Cmd::Fail).await; // rest_for_one: d2 started after d1
     assert_eq!(started_ids(&take(&mut rx, 3).await), ["-d2", "+d1", "+d2"]);
@@ -54,27 +77,42 @@ async fn dynamic_children_follow_the_strategy_and_can_be_terminated() {
     sup.terminate_child("d1").await.unwrap();
     assert_eq!(next(&mut rx).await, Event::Stopped("d1".into()));
     assert!(sup.child("d1").await.unwrap().is_none());
-    assert!(matches!(sup.terminate_child("d1").await, Err(SupervisorError::NoSuchChild(id)) if &*id == "d1"));
+    assert!(
+        matches!(sup.terminate_child("d1").await, Err(SupervisorError::NoSuchChild(id)) if &*id == "d1")
+    );
     assert_eq!(sup.count_children().await.unwrap().specs, 2);
 
     send(&sup, "static", Cmd::Panic).await; // d2 is now right after static
-    assert_eq!(started_ids(&take(&mut rx, 3).await), ["-d2", "+static", "+d2"]);
+    assert_eq!(
+        started_ids(&take(&mut rx, 3).await),
+        ["-d2", "+static", "+d2"]
+    );
     sup.stop().await;
 }
 
 #[tokio::test]
 async fn refused_dynamic_children_are_not_kept() {
     let (tx, mut rx) = events();
-    let (sup, _join) = Supervisor::spawn(None, SupervisorSpec::default()).await.unwrap();
+    let (sup, _join) = Supervisor::spawn(None, SupervisorSpec::default())
+        .await
+        .unwrap();
     sup.start_child(worker("a", &tx)).await.unwrap();
     take(&mut rx, 1).await;
-    assert!(matches!(sup.start_child(worker("a", &tx)).await, Err(SupervisorError::DuplicateChild(id)) if &*id == "a"));
+    assert!(
+        matches!(sup.start_child(worker("a", &tx)).await, Err(SupervisorError::DuplicateChild(id)) if &*id == "a")
+    );
 
     let refuses = failing_worker("b", &tx, Arc::new(AtomicU32::new(1)));
     let err = sup.start_child(refuses).await.unwrap_err();
-    assert!(matches!(&err, SupervisorError::StartFailed { id, .. } if &**id == "b"), "{err:?}");
+    assert!(
+        matches!(&err, SupervisorError::StartFailed { id, .. } if &**id == "b"),
+        "{err:?}"
+    );
     assert_eq!(sup.count_children().await.unwrap().specs, 1);
     assert!(sup.child("b").await.unwrap().is_none());
     sup.stop().await;
-    assert!(matches!(sup.count_children().await, Err(SupervisorError::Unavailable)));
+    assert!(matches!(
+        sup.count_children().await,
+        Err(SupervisorError::Unavailable)
+    ));
 }

@@ -6,7 +6,8 @@ mod common;
 use std::time::Duration;
 
 use bulwark_supervisors::{
-    ChildSpec, ChildStatus, ExitReason, Strategy, Supervisor, SupervisorError, SupervisorRef, SupervisorSpec,
+    ChildSpec, ChildStatus, ExitReason, Strategy, Supervisor, SupervisorError, SupervisorRef,
+    SupervisorSpec,
 };
 use common::*;
 use metrics_util::debugging::DebuggingRecorder;
@@ -21,7 +22,11 @@ impl Actor for Parent {
     type State = mpsc::UnboundedSender<ExitReason>;
     type Arguments = mpsc::UnboundedSender<ExitReason>;
 
-    async fn pre_start(&self, _: ActorRef<()>, tx: Self::Arguments) -> Result<Self::State, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        _: ActorRef<()>,
+        tx: Self::Arguments,
+    ) -> Result<Self::State, ActorProcessingErr> {
         Ok(tx)
     }
 
@@ -47,7 +52,9 @@ async fn exceeding_the_intensity_stops_children_in_reverse_and_fails_to_the_pare
         .with_child(worker("a", &tx))
         .with_child(worker("b", &tx))
         .with_child(worker("c", &tx));
-    let (sup, join) = Supervisor::spawn_linked(None, spec, parent.get_cell()).await.unwrap();
+    let (sup, join) = Supervisor::spawn_linked(None, spec, parent.get_cell())
+        .await
+        .unwrap();
     take(&mut rx, 3).await;
 
     send(&sup, "b", Cmd::Panic).await;
@@ -57,8 +64,12 @@ async fn exceeding_the_intensity_stops_children_in_reverse_and_fails_to_the_pare
 
     assert_eq!(started_ids(&take(&mut rx, 2).await), ["-c", "-a"]);
     let reason = exits.recv().await.unwrap();
-    let ExitReason::Failed(err) = reason else { panic!("expected a failure, got {reason:?}") };
-    let err = err.downcast_ref::<SupervisorError>().expect("typed supervisor error");
+    let ExitReason::Failed(err) = reason else {
+        panic!("expected a failure, got {reason:?}")
+    };
+    let err = err
+        .downcast_ref::<SupervisorError>()
+        .expect("typed supervisor error");
     assert!(
         matches!(err, SupervisorError::IntensityExceeded { child, max_restarts: 1, reason: ExitReason::Failed(_), .. } if &**child == "b"),
         "{err:?}"
@@ -93,7 +104,9 @@ async fn a_nested_supervisor_escalates_and_its_parent_restarts_it() {
     let root = SupervisorSpec::new(Strategy::OneForOne)
         .with_intensity(3, Duration::from_secs(5))
         .with_child(ChildSpec::supervisor("mid", mid));
-    let (root, _join) = Supervisor::spawn(Some("escalation-root".into()), root).await.unwrap();
+    let (root, _join) = Supervisor::spawn(Some("escalation-root".into()), root)
+        .await
+        .unwrap();
     assert_eq!(next_start(&mut rx).await, "leaf");
     let mid_ref = SupervisorRef::from_cell(root.child("mid").await.unwrap().unwrap()).unwrap();
 
@@ -104,8 +117,17 @@ async fn a_nested_supervisor_escalates_and_its_parent_restarts_it() {
 
     let snap = root.snapshot().await.unwrap();
     let mid_snap = &snap.children[0];
-    assert_eq!((mid_snap.id.as_str(), mid_snap.restarts, mid_snap.status), ("mid", 1, ChildStatus::Running));
-    assert!(mid_snap.last_failure.as_deref().unwrap().contains("exceeded its restart intensity"));
+    assert_eq!(
+        (mid_snap.id.as_str(), mid_snap.restarts, mid_snap.status),
+        ("mid", 1, ChildStatus::Running)
+    );
+    assert!(
+        mid_snap
+            .last_failure
+            .as_deref()
+            .unwrap()
+            .contains("exceeded its restart intensity")
+    );
     let nested = mid_snap.supervisor.as_ref().unwrap();
     assert_eq!(nested.children[0].restarts, 0, "a fresh incarnation of mid");
 
@@ -113,11 +135,21 @@ async fn a_nested_supervisor_escalates_and_its_parent_restarts_it() {
     let value = |name: &str, label: &str| {
         metrics.iter().find_map(|(key, _, _, value)| {
             let k = key.key();
-            (k.name() == name && k.labels().any(|l| l.value() == label)).then(|| format!("{value:?}"))
+            (k.name() == name && k.labels().any(|l| l.value() == label))
+                .then(|| format!("{value:?}"))
         })
     };
-    assert_eq!(value("bulwark_supervisor_escalations_total", "mid").as_deref(), Some("Counter(1)"));
-    assert_eq!(value("bulwark_actor_restarts_total", "mid").as_deref(), Some("Counter(1)"));
-    assert_eq!(value("bulwark_actor_restarts_total", "leaf").as_deref(), Some("Counter(1)"));
+    assert_eq!(
+        value("bulwark_supervisor_escalations_total", "mid").as_deref(),
+        Some("Counter(1)")
+    );
+    assert_eq!(
+        value("bulwark_actor_restarts_total", "mid").as_deref(),
+        Some("Counter(1)")
+    );
+    assert_eq!(
+        value("bulwark_actor_restarts_total", "leaf").as_deref(),
+        Some("Counter(1)")
+    );
     root.stop().await;
 }

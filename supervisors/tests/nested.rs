@@ -5,7 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use bulwark_supervisors::{ChildKind, ChildSpec, ChildStatus, Strategy, Supervisor, SupervisorRef, SupervisorSpec};
+use bulwark_supervisors::{
+    ChildKind, ChildSpec, ChildStatus, Strategy, Supervisor, SupervisorRef, SupervisorSpec,
+};
 use common::*;
 
 fn tree(tx: &tokio::sync::mpsc::UnboundedSender<Event>) -> SupervisorSpec {
@@ -36,12 +38,30 @@ async fn a_leaf_crash_restarts_only_the_leaf() {
     assert_eq!(next_start(&mut rx).await, "l2");
 
     assert_eq!(root.child("left").await.unwrap().unwrap().get_id(), left_id);
-    assert_eq!(root.child("right").await.unwrap().unwrap().get_id(), right_id);
+    assert_eq!(
+        root.child("right").await.unwrap().unwrap().get_id(),
+        right_id
+    );
     let snap = root.snapshot().await.unwrap();
-    assert_eq!(snap.children.iter().map(|c| c.restarts).collect::<Vec<_>>(), [0, 0]);
+    assert_eq!(
+        snap.children.iter().map(|c| c.restarts).collect::<Vec<_>>(),
+        [0, 0]
+    );
     let l = snap.children[0].supervisor.as_ref().unwrap();
-    assert_eq!(l.children.iter().map(|c| (c.id.as_str(), c.restarts)).collect::<Vec<_>>(), [("l1", 0), ("l2", 1)]);
-    assert!(l.children[1].last_failure.as_deref().unwrap().contains("panicked on purpose"));
+    assert_eq!(
+        l.children
+            .iter()
+            .map(|c| (c.id.as_str(), c.restarts))
+            .collect::<Vec<_>>(),
+        [("l1", 0), ("l2", 1)]
+    );
+    assert!(
+        l.children[1]
+            .last_failure
+            .as_deref()
+            .unwrap()
+            .contains("panicked on purpose")
+    );
     root.stop().await;
 }
 
@@ -57,14 +77,19 @@ async fn a_killed_middle_supervisor_is_restarted_with_its_children() {
     let snap = root.snapshot().await.unwrap();
     assert_eq!(snap.children[0].restarts, 1);
     assert_eq!(snap.children[0].last_failure.as_deref(), Some("killed"));
-    assert_ne!(nested(&root, "left").await.cell().get_id(), left.cell().get_id());
+    assert_ne!(
+        nested(&root, "left").await.cell().get_id(),
+        left.cell().get_id()
+    );
     root.stop().await;
 }
 
 #[tokio::test]
 async fn snapshot_describes_three_levels_and_serialises() {
     let (tx, mut rx) = events();
-    let (root, _join) = Supervisor::spawn(Some("nested-snapshot-root".into()), tree(&tx)).await.unwrap();
+    let (root, _join) = Supervisor::spawn(Some("nested-snapshot-root".into()), tree(&tx))
+        .await
+        .unwrap();
     take(&mut rx, 3).await;
     let snap = root.snapshot().await.unwrap();
     assert_eq!(snap.name, "nested-snapshot-root");
@@ -77,7 +102,10 @@ async fn snapshot_describes_three_levels_and_serialises() {
     let json = serde_json::to_value(&snap).unwrap();
     assert_eq!(json["strategy"], "one_for_one");
     assert_eq!(json["children"][1]["supervisor"]["strategy"], "one_for_all");
-    assert_eq!(json["children"][1]["supervisor"]["children"][0]["status"]["state"], "running");
+    assert_eq!(
+        json["children"][1]["supervisor"]["children"][0]["status"]["state"],
+        "running"
+    );
     assert!(json["children"][0]["supervisor"]["children"][0]["actor_id"].is_string());
     let back: bulwark_supervisors::SupervisorSnapshot = serde_json::from_value(json).unwrap();
     assert_eq!(back, snap);
@@ -90,16 +118,28 @@ async fn an_unresponsive_nested_supervisor_does_not_block_the_snapshot() {
     let (tx, mut rx) = events();
     let stuck = SupervisorSpec::new(Strategy::OneForOne)
         .with_child(worker("h", &tx).with_shutdown(bulwark_supervisors::Shutdown::Infinity));
-    let spec = SupervisorSpec::new(Strategy::OneForOne).with_child(ChildSpec::supervisor("stuck", stuck));
+    let spec =
+        SupervisorSpec::new(Strategy::OneForOne).with_child(ChildSpec::supervisor("stuck", stuck));
     let (root, _join) = Supervisor::spawn(None, spec).await.unwrap();
     take(&mut rx, 1).await;
     let stuck = nested(&root, "stuck").await;
     send(&stuck, "h", Cmd::Hang).await;
     stuck.terminate_child("h").await.unwrap_err(); // times out: the supervisor is busy for ever
 
-    let snap = root.clone().with_call_timeout(Duration::from_secs(2)).snapshot().await.unwrap();
+    let snap = root
+        .clone()
+        .with_call_timeout(Duration::from_secs(2))
+        .snapshot()
+        .await
+        .unwrap();
     assert!(snap.children[0].supervisor.is_none());
-    assert!(snap.children[0].supervisor_error.as_deref().unwrap().contains("did not answer"));
+    assert!(
+        snap.children[0]
+            .supervisor_error
+            .as_deref()
+            .unwrap()
+            .contains("did not answer")
+    );
     stuck.cell().kill();
     root.cell().kill();
 }

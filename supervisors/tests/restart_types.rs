@@ -5,7 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use bulwark_supervisors::{ChildStatus, Restart, Strategy, Supervisor, SupervisorRef, SupervisorSpec};
+use bulwark_supervisors::{
+    ChildStatus, Restart, Strategy, Supervisor, SupervisorRef, SupervisorSpec,
+};
 use common::*;
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -29,7 +31,10 @@ async fn exit(sup: &SupervisorRef, cmd: Cmd) {
 
 async fn status_of_w(sup: &SupervisorRef) -> Option<(ChildStatus, u64)> {
     let snap = sup.snapshot().await.unwrap();
-    snap.children.iter().find(|c| c.id == "w").map(|c| (c.status, c.restarts))
+    snap.children
+        .iter()
+        .find(|c| c.id == "w")
+        .map(|c| (c.status, c.restarts))
 }
 
 #[tokio::test]
@@ -70,7 +75,8 @@ async fn temporary_is_never_restarted_and_is_forgotten() {
         let counts = sup.count_children().await.unwrap();
         assert_eq!((counts.specs, counts.active), (1, 1));
         sup.stop().await;
-        let rest: Vec<String> = started_ids(&std::iter::from_fn(|| rx.try_recv().ok()).collect::<Vec<_>>());
+        let rest: Vec<String> =
+            started_ids(&std::iter::from_fn(|| rx.try_recv().ok()).collect::<Vec<_>>());
         assert!(!rest.contains(&"+w".to_owned()), "{rest:?}");
     }
 }

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
 use std::time::Duration;
 
-use bulwark_supervisors::{Shutdown, SpecError, Strategy, Supervisor, SupervisorError, SupervisorSpec};
+use bulwark_supervisors::{
+    Shutdown, SpecError, Strategy, Supervisor, SupervisorError, SupervisorSpec,
+};
 use common::*;
 use tokio::time::Instant;
 
@@ -24,7 +26,11 @@ async fn children_stop_in_reverse_order_and_a_stuck_one_is_killed_after_its_time
 
     let t0 = Instant::now();
     sup.stop().await;
-    assert_eq!(t0.elapsed(), Duration::from_secs(3), "waited exactly the stuck child's timeout");
+    assert_eq!(
+        t0.elapsed(),
+        Duration::from_secs(3),
+        "waited exactly the stuck child's timeout"
+    );
     // c stopped gracefully, stuck was killed (no post_stop), then a.
     assert_eq!(started_ids(&take(&mut rx, 2).await), ["-c", "-a"]);
     assert_eq!(stuck.get_status(), ractor::ActorStatus::Stopped);
@@ -52,14 +58,22 @@ async fn a_child_that_fails_to_start_fails_the_supervisor_and_stops_the_others()
         .with_child(worker("b", &tx))
         .with_child(failing_worker("c", &tx, Arc::new(AtomicU32::new(1))));
     let err = Supervisor::spawn(None, spec).await.unwrap_err();
-    assert!(matches!(&err, SupervisorError::StartFailed { id, .. } if &**id == "c"), "{err:?}");
-    assert_eq!(started_ids(&take(&mut rx, 4).await), ["+a", "+b", "-b", "-a"]);
+    assert!(
+        matches!(&err, SupervisorError::StartFailed { id, .. } if &**id == "c"),
+        "{err:?}"
+    );
+    assert_eq!(
+        started_ids(&take(&mut rx, 4).await),
+        ["+a", "+b", "-b", "-a"]
+    );
 }
 
 #[tokio::test]
 async fn invalid_specs_are_refused() {
     let (tx, _rx) = events();
-    let dup = SupervisorSpec::default().with_child(worker("a", &tx)).with_child(worker("a", &tx));
+    let dup = SupervisorSpec::default()
+        .with_child(worker("a", &tx))
+        .with_child(worker("a", &tx));
     assert!(matches!(
         Supervisor::spawn(None, dup).await,
         Err(SupervisorError::InvalidSpec(SpecError::DuplicateChild(_)))

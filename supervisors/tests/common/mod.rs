@@ -49,7 +49,11 @@ impl Actor for Worker {
     type State = Args;
     type Arguments = Args;
 
-    async fn pre_start(&self, myself: ActorRef<Cmd>, args: Args) -> Result<Args, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Cmd>,
+        args: Args,
+    ) -> Result<Args, ActorProcessingErr> {
         if args
             .fail_starts
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -57,16 +61,27 @@ impl Actor for Worker {
         {
             return Err(format!("{} refuses to start", args.id).into());
         }
-        let _ = args.events.send(Event::Started(args.id.clone(), myself.get_id()));
+        let _ = args
+            .events
+            .send(Event::Started(args.id.clone(), myself.get_id()));
         Ok(args)
     }
 
-    async fn post_stop(&self, _: ActorRef<Cmd>, state: &mut Args) -> Result<(), ActorProcessingErr> {
+    async fn post_stop(
+        &self,
+        _: ActorRef<Cmd>,
+        state: &mut Args,
+    ) -> Result<(), ActorProcessingErr> {
         let _ = state.events.send(Event::Stopped(state.id.clone()));
         Ok(())
     }
 
-    async fn handle(&self, myself: ActorRef<Cmd>, msg: Cmd, state: &mut Args) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<Cmd>,
+        msg: Cmd,
+        state: &mut Args,
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
             Cmd::Panic => panic!("{} panicked on purpose", state.id),
             Cmd::Fail => Err(format!("{} failed on purpose", state.id).into()),
@@ -90,7 +105,11 @@ pub fn worker(id: &str, events: &mpsc::UnboundedSender<Event>) -> ChildSpec {
 }
 
 /// A test worker child whose next `fail_starts` starts fail.
-pub fn failing_worker(id: &str, events: &mpsc::UnboundedSender<Event>, fail_starts: Arc<AtomicU32>) -> ChildSpec {
+pub fn failing_worker(
+    id: &str,
+    events: &mpsc::UnboundedSender<Event>,
+    fail_starts: Arc<AtomicU32>,
+) -> ChildSpec {
     ChildSpec::worker(
         id,
         Worker,
