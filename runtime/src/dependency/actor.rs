@@ -100,6 +100,12 @@ pub(crate) struct ActorState<D> {
 /// The dependency actor (behaviour only; see [`ActorState`]).
 pub(crate) struct DependencyActor<D>(PhantomData<fn() -> D>);
 
+impl<D> Clone for DependencyActor<D> {
+    fn clone(&self) -> Self {
+        Self(PhantomData)
+    }
+}
+
 impl<D> DependencyActor<D> {
     pub(crate) fn new() -> Self {
         Self(PhantomData)

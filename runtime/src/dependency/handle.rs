@@ -294,6 +294,7 @@ fn fallback_cause(err: &CallError) -> FallbackCause {
         CallError::BulkheadFull { .. } => FallbackCause::BulkheadFull,
         CallError::Timeout { .. } => FallbackCause::Timeout,
         CallError::Failed { last, .. } if last.is_transient() => FallbackCause::RetriesExhausted,
-        CallError::Failed { .. } | CallError::Panicked { .. } => FallbackCause::Failed,
+        CallError::Failed { .. } => FallbackCause::Failed,
+        CallError::Panicked { .. } => FallbackCause::Panicked,
     }
 }

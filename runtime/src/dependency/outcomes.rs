@@ -127,11 +127,6 @@ impl OutcomeSink {
             slow_failures: self.overflow.slow_failures.swap(0, Ordering::AcqRel),
         }
     }
-
-    /// Records waiting in the ring.
-    pub(crate) fn len(&self) -> usize {
-        self.ring.len()
-    }
 }
 
 #[cfg(test)]

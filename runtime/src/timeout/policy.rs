@@ -18,7 +18,7 @@ pub enum InvalidTimeout {
 /// Time limits of one dependency. Seed defaults: connect 2 s, read 5 s, each attempt 7 s
 /// (connect + read), no overall limit beyond the caller's deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields, try_from = "RawTimeoutPolicy")]
+#[serde(try_from = "RawTimeoutPolicy")]
 pub struct TimeoutPolicy {
     /// Longest a single attempt may take.
     #[serde(with = "humantime_serde")]

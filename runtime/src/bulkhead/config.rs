@@ -1,0 +1,140 @@
+//! [`BulkheadConfig`]: limits per priority class.
+
+use serde::{Deserialize, Serialize};
+
+use crate::correlation::Priority;
+
+/// Limits of one priority class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassLimits {
+    /// Calls in flight at most.
+    pub max_concurrent: u32,
+    /// Callers waiting for a slot at most (0: reject at once when full).
+    pub max_queue: u32,
+}
+
+/// Bulkhead limits that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidBulkheadConfig {
+    /// A class admits nothing.
+    #[error("bulkhead.{priority}.max_concurrent must be at least 1")]
+    NoConcurrency {
+        /// The class.
+        priority: Priority,
+    },
+}
+
+/// Limits of both classes. Defaults: critical 32 in flight + 32 waiting, non-critical 64 + 64 —
+/// critical work is rarer but must always find room; each class has its own capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawConfig", into = "RawConfig")]
+pub struct BulkheadConfig {
+    critical: ClassLimits,
+    non_critical: ClassLimits,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawConfig {
+    critical: ClassLimits,
+    non_critical: ClassLimits,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        BulkheadConfig::default().into()
+    }
+}
+
+impl From<BulkheadConfig> for RawConfig {
+    fn from(c: BulkheadConfig) -> Self {
+        Self {
+            critical: c.critical,
+            non_critical: c.non_critical,
+        }
+    }
+}
+
+impl TryFrom<RawConfig> for BulkheadConfig {
+    type Error = InvalidBulkheadConfig;
+    fn try_from(raw: RawConfig) -> Result<Self, Self::Error> {
+        BulkheadConfigBuilder {
+            critical: raw.critical,
+            non_critical: raw.non_critical,
+        }
+        .build()
+    }
+}
+
+impl Default for BulkheadConfig {
+    fn default() -> Self {
+        Self {
+            critical: ClassLimits {
+                max_concurrent: 32,
+                max_queue: 32,
+            },
+            non_critical: ClassLimits {
+                max_concurrent: 64,
+                max_queue: 64,
+            },
+        }
+    }
+}
+
+impl BulkheadConfig {
+    /// A builder starting from the defaults.
+    pub fn builder() -> BulkheadConfigBuilder {
+        let d = Self::default();
+        BulkheadConfigBuilder {
+            critical: d.critical,
+            non_critical: d.non_critical,
+        }
+    }
+
+    /// The limits of `priority`.
+    pub fn limits(&self, priority: Priority) -> ClassLimits {
+        match priority {
+            Priority::Critical => self.critical,
+            Priority::NonCritical => self.non_critical,
+        }
+    }
+}
+
+/// Builds a validated [`BulkheadConfig`].
+#[derive(Debug, Clone, Copy)]
+#[must_use]
+pub struct BulkheadConfigBuilder {
+    critical: ClassLimits,
+    non_critical: ClassLimits,
+}
+
+impl BulkheadConfigBuilder {
+    /// Limits of the critical class.
+    pub fn critical(mut self, limits: ClassLimits) -> Self {
+        self.critical = limits;
+        self
+    }
+
+    /// Limits of the non-critical class.
+    pub fn non_critical(mut self, limits: ClassLimits) -> Self {
+        self.non_critical = limits;
+        self
+    }
+
+    /// Validates: each class admits at least one call.
+    pub fn build(self) -> Result<BulkheadConfig, InvalidBulkheadConfig> {
+        for (priority, limits) in [
+            (Priority::Critical, self.critical),
+            (Priority::NonCritical, self.non_critical),
+        ] {
+            if limits.max_concurrent == 0 {
+                return Err(InvalidBulkheadConfig::NoConcurrency { priority });
+            }
+        }
+        Ok(BulkheadConfig {
+            critical: self.critical,
+            non_critical: self.non_critical,
+        })
+    }
+}
