@@ -66,6 +66,15 @@ impl SupervisorRef {
             .await?
     }
 
+    /// Asks the supervisor to stop and forget child `id` without waiting (for synchronous callers
+    /// such as cache eviction listeners). Fails only if the supervisor is not running; an unknown
+    /// id is ignored.
+    pub fn terminate_child_nowait(&self, id: &str) -> Result<(), SupervisorError> {
+        self.actor
+            .cast(SupervisorMsg::terminate_child_nowait(ChildId::from(id)))
+            .map_err(|_| SupervisorError::Unavailable)
+    }
+
     /// The running incarnation of child `id`; `None` if unknown or not running (restarting).
     pub async fn child(&self, id: &str) -> Result<Option<ActorCell>, SupervisorError> {
         let id = ChildId::from(id);

@@ -40,7 +40,7 @@ pub struct SupervisorMsg(Request);
 #[derive(Debug)]
 enum Request {
     StartChild(ChildSpec, RpcReplyPort<Result<ActorCell, SupervisorError>>),
-    TerminateChild(ChildId, RpcReplyPort<Result<(), SupervisorError>>),
+    TerminateChild(ChildId, Option<RpcReplyPort<Result<(), SupervisorError>>>),
     Child(ChildId, RpcReplyPort<Option<ActorCell>>),
     Count(RpcReplyPort<ChildCounts>),
     Snapshot(Duration, RpcReplyPort<SupervisorSnapshot>),
@@ -61,7 +61,10 @@ impl SupervisorMsg {
         id: ChildId,
         reply: RpcReplyPort<Result<(), SupervisorError>>,
     ) -> Self {
-        Self(Request::TerminateChild(id, reply))
+        Self(Request::TerminateChild(id, Some(reply)))
+    }
+    pub(crate) fn terminate_child_nowait(id: ChildId) -> Self {
+        Self(Request::TerminateChild(id, None))
     }
     pub(crate) fn child(id: ChildId, reply: RpcReplyPort<Option<ActorCell>>) -> Self {
         Self(Request::Child(id, reply))
@@ -182,7 +185,17 @@ impl Actor for Supervisor {
                 let _ = reply.send(state.add_child(&cell, spec).await);
             }
             Request::TerminateChild(id, reply) => {
-                let _ = reply.send(state.remove_child(&id).await);
+                let result = state.remove_child(&id).await;
+                match reply {
+                    Some(reply) => {
+                        let _ = reply.send(result);
+                    }
+                    None => {
+                        if let Err(err) = result {
+                            tracing::debug!(supervisor = %state.label(), error = %err, "terminate_child_nowait");
+                        }
+                    }
+                }
             }
             Request::Child(id, reply) => {
                 let _ = reply.send(state.child(&id));
