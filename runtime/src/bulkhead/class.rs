@@ -22,7 +22,7 @@ pub(super) struct Class {
 /// Admits `current + 1` when below `limit`; a CAS loop, so the count never overshoots.
 fn bounded_increment(counter: &AtomicU32, limit: u32) -> bool {
     counter
-        .fetch_update(Ordering::SeqCst, Ordering::Relaxed, |n| (n < limit).then_some(n + 1))
+        .fetch_update(Ordering::SeqCst, Ordering::Relaxed, |n| (n < limit).then(|| n + 1))
         .is_ok()
 }
 

@@ -133,9 +133,10 @@ impl Bulkhead {
     #[inline]
     pub fn try_acquire(&self, priority: Priority) -> Option<BulkheadPermit<'_>> {
         let class = self.class(priority);
+        // `then`, not `then_some`: an eagerly built permit would release a slot on drop.
         class
             .try_acquire()
-            .then_some(BulkheadPermit { class, priority })
+            .then(|| BulkheadPermit { class, priority })
     }
 
     /// Takes a slot, waiting in the class's bounded queue until one frees or `deadline` passes.
