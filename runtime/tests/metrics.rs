@@ -11,12 +11,17 @@ use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use metrics_util::{CompositeKey, MetricKind};
 use support::{Scripted, Shared, ctx, no_retry_policy, runtime_with};
 
-fn value(snapshotter: &Snapshotter, kind: MetricKind, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .find(|(key, _, _, _): &(CompositeKey, _, _, _)| {
+type Entry = (CompositeKey, Option<metrics::Unit>, Option<metrics::SharedString>, DebugValue);
+
+/// Reads every metric once (the debugging recorder resets counters when read).
+fn read(snapshotter: &Snapshotter) -> Vec<Entry> {
+    snapshotter.snapshot().into_vec()
+}
+
+fn value(snapshot: &[Entry], kind: MetricKind, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    snapshot
+        .iter()
+        .find(|(key, _, _, _)| {
             key.kind() == kind
                 && key.key().name() == name
                 && labels.iter().all(|(k, v)| {
@@ -24,7 +29,7 @@ fn value(snapshotter: &Snapshotter, kind: MetricKind, name: &str, labels: &[(&st
                 })
         })
         .map(|(_, _, _, v)| match v {
-            DebugValue::Counter(c) => c as f64,
+            DebugValue::Counter(c) => *c as f64,
             DebugValue::Gauge(g) => g.into_inner(),
             DebugValue::Histogram(h) => h.len() as f64,
         })
@@ -49,25 +54,27 @@ async fn calls_durations_and_circuit_state_are_recorded() {
     assert_eq!(dep.flush().await.unwrap(), State::Open);
     let _ = dep.call(1, ctx()).await;
 
+    let snapshot = read(&snapshotter);
+    let snapshotter = &snapshot[..];
     let c = MetricKind::Counter;
     let dep_label = ("dependency", "dep");
-    assert_eq!(value(&snapshotter, c, names::CALLS_TOTAL, &[dep_label, ("outcome", "success")]), Some(5.0));
-    assert_eq!(value(&snapshotter, c, names::CALLS_TOTAL, &[dep_label, ("outcome", "failure")]), Some(10.0));
+    assert_eq!(value(snapshotter, c, names::CALLS_TOTAL, &[dep_label, ("outcome", "success")]), Some(5.0));
+    assert_eq!(value(snapshotter, c, names::CALLS_TOTAL, &[dep_label, ("outcome", "failure")]), Some(10.0));
     assert_eq!(
-        value(&snapshotter, c, names::CALLS_TOTAL, &[dep_label, ("outcome", "circuit_open")]),
+        value(snapshotter, c, names::CALLS_TOTAL, &[dep_label, ("outcome", "circuit_open")]),
         Some(1.0)
     );
     assert_eq!(
-        value(&snapshotter, MetricKind::Gauge, names::CIRCUIT_STATE, &[dep_label]),
+        value(snapshotter, MetricKind::Gauge, names::CIRCUIT_STATE, &[dep_label]),
         Some(1.0),
         "open = 1"
     );
     assert_eq!(
-        value(&snapshotter, c, names::CIRCUIT_TRANSITIONS_TOTAL, &[dep_label, ("from", "closed"), ("to", "open")]),
+        value(snapshotter, c, names::CIRCUIT_TRANSITIONS_TOTAL, &[dep_label, ("from", "closed"), ("to", "open")]),
         Some(1.0)
     );
     assert_eq!(
-        value(&snapshotter, MetricKind::Histogram, names::CALL_DURATION_SECONDS, &[dep_label]),
+        value(snapshotter, MetricKind::Histogram, names::CALL_DURATION_SECONDS, &[dep_label]),
         Some(15.0),
         "one duration per attempt"
     );
