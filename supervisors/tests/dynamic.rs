@@ -87,6 +87,11 @@ async fn dynamic_children_follow_the_strategy_and_can_be_terminated() {
         started_ids(&take(&mut rx, 3).await),
         ["-d2", "+static", "+d2"]
     );
+
+    sup.terminate_child_nowait("d2").unwrap();
+    assert_eq!(next(&mut rx).await, Event::Stopped("d2".into()));
+    sup.terminate_child_nowait("unknown").unwrap();
+    assert_eq!(sup.count_children().await.unwrap().specs, 1);
     sup.stop().await;
 }
 
