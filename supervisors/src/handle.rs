@@ -81,6 +81,15 @@ impl SupervisorRef {
         self.call(|reply| SupervisorMsg::child(id, reply)).await
     }
 
+    /// The running incarnation of nested supervisor `id` (resolve it again after a restart of
+    /// that supervisor: the old handle then answers [`SupervisorError::Unavailable`]).
+    pub async fn child_supervisor(
+        &self,
+        id: &str,
+    ) -> Result<Option<SupervisorRef>, SupervisorError> {
+        Ok(self.child(id).await?.and_then(SupervisorRef::from_cell))
+    }
+
     /// How many children the supervisor has, by state and kind.
     pub async fn count_children(&self) -> Result<ChildCounts, SupervisorError> {
         self.call(SupervisorMsg::count).await

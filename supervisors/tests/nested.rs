@@ -22,7 +22,7 @@ fn tree(tx: &tokio::sync::mpsc::UnboundedSender<Event>) -> SupervisorSpec {
 }
 
 async fn nested(root: &SupervisorRef, id: &str) -> SupervisorRef {
-    SupervisorRef::from_cell(root.child(id).await.unwrap().unwrap()).unwrap()
+    root.child_supervisor(id).await.unwrap().unwrap()
 }
 
 #[tokio::test]
