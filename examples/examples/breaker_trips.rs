@@ -43,7 +43,9 @@ impl Dependency for Flaky {
     async fn call(&self, req: u32, _ctx: &CallContext) -> Result<u32, DependencyError> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst);
         if n < 12 {
-            Err(DependencyError::transient(std::io::Error::other("upstream error")))
+            Err(DependencyError::transient(std::io::Error::other(
+                "upstream error",
+            )))
         } else {
             Ok(1000 + req)
         }
@@ -55,7 +57,9 @@ impl Dependency for Flaky {
         if self.healthy() {
             Probe::Healthy
         } else {
-            Probe::Unhealthy(DependencyError::transient(std::io::Error::other("still down")))
+            Probe::Unhealthy(DependencyError::transient(std::io::Error::other(
+                "still down",
+            )))
         }
     }
 }
@@ -76,7 +80,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..Policy::default()
     };
     let runtime = Runtime::builder()
-        .dependency("flaky", Flaky { calls: AtomicU32::new(0) }, policy)
+        .dependency(
+            "flaky",
+            Flaky {
+                calls: AtomicU32::new(0),
+            },
+            policy,
+        )
         .build()
         .await?;
     let flaky = runtime.handle::<Flaky>("flaky")?;

@@ -15,14 +15,19 @@ impl Dependency for Quotes {
     async fn call(&self, symbol: String, _ctx: &CallContext) -> Result<f64, DependencyError> {
         match symbol.as_str() {
             "ACME" => Ok(42.0),
-            _ => Err(DependencyError::permanent(std::io::Error::other("unknown symbol"))),
+            _ => Err(DependencyError::permanent(std::io::Error::other(
+                "unknown symbol",
+            ))),
         }
     }
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let runtime = Runtime::builder().dependency("quotes", Quotes, Policy::default()).build().await?;
+    let runtime = Runtime::builder()
+        .dependency("quotes", Quotes, Policy::default())
+        .build()
+        .await?;
     let quotes = runtime.handle::<Quotes>("quotes")?;
     let price = quotes.call("ACME".into(), CallContext::untracked()).await?;
     println!("quote for 'ACME': {price:.2} (circuit {})", quotes.state());

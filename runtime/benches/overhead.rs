@@ -61,7 +61,12 @@ impl Actor for Echo {
     async fn pre_start(&self, _: ActorRef<EchoMsg>, _: ()) -> Result<(), ActorProcessingErr> {
         Ok(())
     }
-    async fn handle(&self, _: ActorRef<EchoMsg>, msg: EchoMsg, _: &mut ()) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        _: ActorRef<EchoMsg>,
+        msg: EchoMsg,
+        _: &mut (),
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
             EchoMsg::Echo(x, reply) => {
                 let _ = reply.send(x);
@@ -106,7 +111,8 @@ async fn contestants() -> Contestants {
     }
 }
 
-fn tower_stack() -> impl Service<u64, Response = u64, Error = tower::BoxError, Future: Send> + Clone + Send {
+fn tower_stack()
+-> impl Service<u64, Response = u64, Error = tower::BoxError, Future: Send> + Clone + Send {
     ServiceBuilder::new()
         .timeout(Duration::from_secs(5))
         .concurrency_limit(64)
@@ -130,15 +136,27 @@ fn single(c: &mut Criterion) {
     let recloser = recloser::AsyncRecloser::from(recloser::Recloser::default());
 
     let mut group = c.benchmark_group("guarded_call");
-    group.measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    group
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_secs(1));
     group.bench_function("bulwark", |b| {
         b.to_async(&rt).iter(|| async {
-            black_box(k.bulwark.call(black_box(1), CallContext::untracked()).await.unwrap())
+            black_box(
+                k.bulwark
+                    .call(black_box(1), CallContext::untracked())
+                    .await
+                    .unwrap(),
+            )
         })
     });
     group.bench_function("bulwark_open_reject", |b| {
         b.to_async(&rt).iter(|| async {
-            black_box(k.open.call(black_box(1), CallContext::untracked()).await.is_err())
+            black_box(
+                k.open
+                    .call(black_box(1), CallContext::untracked())
+                    .await
+                    .is_err(),
+            )
         })
     });
     group.bench_function("tower_stack", |b| {
@@ -303,7 +321,9 @@ fn report_allocations(rt: &tokio::runtime::Runtime, k: &Contestants) {
     });
     #[allow(clippy::cast_precision_loss)]
     let per_call = allocs as f64 / calls as f64;
-    println!("allocations: bulwark success path: {allocs} allocations over {calls} calls = {per_call:.6} per call (process-wide, includes the actor's batched drains)");
+    println!(
+        "allocations: bulwark success path: {allocs} allocations over {calls} calls = {per_call:.6} per call (process-wide, includes the actor's batched drains)"
+    );
     let open = k.open.clone();
     let allocs = rt.block_on(async move {
         tokio::spawn(async move {

@@ -77,10 +77,7 @@ pub struct Clock(Source);
 
 #[derive(Clone, Debug)]
 enum Source {
-    Fast {
-        clock: quanta::Clock,
-        origin: u64,
-    },
+    Fast { clock: quanta::Clock, origin: u64 },
     Tokio { origin: tokio::time::Instant },
 }
 
@@ -105,12 +102,10 @@ impl Clock {
     #[inline]
     pub fn now(&self) -> Moment {
         match &self.0 {
-            Source::Fast { clock, origin } => {
-                Moment(clock.delta_as_nanos(*origin, clock.raw()))
-            }
-            Source::Tokio { origin } => {
-                Moment(duration_nanos(tokio::time::Instant::now().duration_since(*origin)))
-            }
+            Source::Fast { clock, origin } => Moment(clock.delta_as_nanos(*origin, clock.raw())),
+            Source::Tokio { origin } => Moment(duration_nanos(
+                tokio::time::Instant::now().duration_since(*origin),
+            )),
         }
     }
 
@@ -121,9 +116,7 @@ impl Clock {
         if moment >= now {
             tokio_now + (moment - now)
         } else {
-            tokio_now
-                .checked_sub(now - moment)
-                .unwrap_or(tokio_now)
+            tokio_now.checked_sub(now - moment).unwrap_or(tokio_now)
         }
     }
 

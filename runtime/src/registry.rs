@@ -61,7 +61,10 @@ impl<D: Dependency> KeyedDependency<D> {
         policy: Policy,
         idle: Duration,
     ) -> Result<Self, RuntimeError> {
-        let supervisor = runtime.supervision().start_dynamic(format!("keyed:{name}")).await?;
+        let supervisor = runtime
+            .supervision()
+            .start_dynamic(format!("keyed:{name}"))
+            .await?;
         let on_evict = supervisor.clone();
         let cache = moka::sync::Cache::builder()
             .max_capacity(DEFAULT_MAX_KEYS)
@@ -95,7 +98,9 @@ impl<D: Dependency> KeyedDependency<D> {
             created = Some(shared);
             Ok::<_, RuntimeError>(handle)
         });
-        let entry = entry.map_err(|e| Arc::try_unwrap(e).unwrap_or_else(|e| RuntimeError::Supervision(e.to_string())))?;
+        let entry = entry.map_err(|e| {
+            Arc::try_unwrap(e).unwrap_or_else(|e| RuntimeError::Supervision(e.to_string()))
+        })?;
         let handle = entry.into_value();
         if let Some(shared) = created {
             self.supervisor

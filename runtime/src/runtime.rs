@@ -143,7 +143,12 @@ impl RuntimeBuilder {
     }
 
     /// Registers a dependency; fetch its handle with [`Runtime::handle`] after `build`.
-    pub fn dependency<D: Dependency>(self, name: impl Into<String>, dependency: D, policy: Policy) -> Self {
+    pub fn dependency<D: Dependency>(
+        self,
+        name: impl Into<String>,
+        dependency: D,
+        policy: Policy,
+    ) -> Self {
         self.register(name.into(), dependency, policy, None)
     }
 
@@ -167,7 +172,9 @@ impl RuntimeBuilder {
     ) -> Self {
         self.registrations.push(Box::new(move |rt: Runtime| {
             Box::pin(async move {
-                rt.add_inner(name, dependency, policy, fallback).await.map(|_| ())
+                rt.add_inner(name, dependency, policy, fallback)
+                    .await
+                    .map(|_| ())
             })
         }));
         self
@@ -249,7 +256,11 @@ impl Runtime {
     }
 
     /// Registers a guard for use with [`GuardLayer`](crate::layer::GuardLayer).
-    pub async fn add_guard(&self, name: impl Into<String>, policy: Policy) -> Result<Guard, RuntimeError> {
+    pub async fn add_guard(
+        &self,
+        name: impl Into<String>,
+        policy: Policy,
+    ) -> Result<Guard, RuntimeError> {
         self.add(name, Unbound, policy).await
     }
 
@@ -279,7 +290,11 @@ impl Runtime {
         self.inner
             .supervision
             .dependencies()
-            .start_dependency(name.clone(), Arc::clone(&shared), Arc::clone(handle.dependency()))
+            .start_dependency(
+                name.clone(),
+                Arc::clone(&shared),
+                Arc::clone(handle.dependency()),
+            )
             .await?;
         let mut deps = self
             .inner
@@ -306,12 +321,13 @@ impl Runtime {
         policy: Policy,
         fallback: Option<FallbackChain<D::Request, D::Response>>,
     ) -> Result<(DependencyHandle<D>, Arc<Shared>), RuntimeError> {
-        let shared = Shared::new(Arc::from(name), policy, self.inner.clock.clone()).map_err(|source| {
-            RuntimeError::InvalidPolicy {
-                name: name.to_owned(),
-                source,
-            }
-        })?;
+        let shared =
+            Shared::new(Arc::from(name), policy, self.inner.clock.clone()).map_err(|source| {
+                RuntimeError::InvalidPolicy {
+                    name: name.to_owned(),
+                    source,
+                }
+            })?;
         let shared = Arc::new(shared);
         let handle = DependencyHandle::new(Arc::clone(&shared), Arc::new(dependency), fallback);
         Ok((handle, shared))

@@ -56,7 +56,8 @@ pub struct Supervision {
 
 impl Supervision {
     pub(crate) async fn start() -> Result<Self, RuntimeError> {
-        let spec = SupervisorSpec::new(Strategy::OneForOne).with_intensity(10, Duration::from_secs(60));
+        let spec =
+            SupervisorSpec::new(Strategy::OneForOne).with_intensity(10, Duration::from_secs(60));
         let (root, _join) = Supervisor::spawn(None, spec).await?;
         let dependencies = DynamicSupervisor::start_under(&root, "dependencies").await?;
         Ok(Self { root, dependencies })
@@ -116,9 +117,13 @@ impl DynamicSupervisor {
         shared: Arc<Shared>,
         dependency: Arc<D>,
     ) -> Result<(), RuntimeError> {
-        let spec = ChildSpec::worker(id, DependencyActor::<D>::new(), ActorArgs { shared, dependency })
-            .with_restart(Restart::Permanent)
-            .with_backoff(dependency_backoff());
+        let spec = ChildSpec::worker(
+            id,
+            DependencyActor::<D>::new(),
+            ActorArgs { shared, dependency },
+        )
+        .with_restart(Restart::Permanent)
+        .with_backoff(dependency_backoff());
         self.sup.start_child(spec).await?;
         Ok(())
     }

@@ -1,5 +1,7 @@
 //! The owning actor crashes; callers are answered, the actor restarts, the breaker remembers.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::sync::Arc;
@@ -13,7 +15,10 @@ use bulwark_runtime::dependency::{CallError, DependencyHandle};
 use bulwark_runtime::runtime::Runtime;
 use support::{Scripted, Shared, ctx, no_retry_policy, runtime_with};
 
-async fn wait_for_restart<D: bulwark_runtime::dependency::Dependency>(dep: &DependencyHandle<D>, n: u64) {
+async fn wait_for_restart<D: bulwark_runtime::dependency::Dependency>(
+    dep: &DependencyHandle<D>,
+    n: u64,
+) {
     // Wait for the supervisor's restart, then for the new incarnation to answer.
     while dep.restarts() < n || dep.flush().await.is_err() {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -53,7 +58,10 @@ async fn actor_panic_mid_call_answers_every_caller_and_keeps_the_breaker() {
     dep.inject_actor_panic().unwrap();
     wait_for_restart(&dep, 2).await;
     assert_eq!(dep.state(), State::Open);
-    assert!(matches!(dep.call(1, ctx()).await, Err(CallError::CircuitOpen { .. })));
+    assert!(matches!(
+        dep.call(1, ctx()).await,
+        Err(CallError::CircuitOpen { .. })
+    ));
     // And its timer was re-armed: half-open after the reset timeout.
     tokio::time::advance(Duration::from_secs(30)).await;
     dep.wait_for_state(State::HalfOpen).await;
@@ -75,7 +83,10 @@ async fn panicking_dependency_code_is_answered_and_restarts_the_actor() {
         panic_rate: 1.0,
         ..FaultPlan::default()
     });
-    assert!(matches!(dep.call(1, ctx()).await, Err(CallError::Panicked { .. })));
+    assert!(matches!(
+        dep.call(1, ctx()).await,
+        Err(CallError::Panicked { .. })
+    ));
     wait_for_restart(&dep, 1).await;
     control.heal();
     assert_eq!(dep.call(2, ctx()).await.unwrap(), 2);

@@ -1,5 +1,7 @@
 //! The breaker as callers see it through a `DependencyHandle`, on virtual time.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::sync::Arc;
@@ -19,7 +21,10 @@ async fn trips_at_threshold_and_not_before_minimum_calls() {
     let dep = rt.handle::<Shared>("dep").unwrap();
 
     for _ in 0..9 {
-        assert!(matches!(dep.call(1, ctx()).await, Err(CallError::Failed { .. })));
+        assert!(matches!(
+            dep.call(1, ctx()).await,
+            Err(CallError::Failed { .. })
+        ));
     }
     // Nine failures: 100 % failure rate, but fewer than minimum_calls (10).
     assert_eq!(dep.flush().await.unwrap(), State::Closed);
@@ -29,14 +34,23 @@ async fn trips_at_threshold_and_not_before_minimum_calls() {
 
     let attempts_before = script.attempt_times().len();
     match dep.call(1, ctx()).await {
-        Err(CallError::CircuitOpen { retry_after, state, .. }) => {
+        Err(CallError::CircuitOpen {
+            retry_after, state, ..
+        }) => {
             assert_eq!(state, State::Open);
             let ra = retry_after.unwrap();
-            assert!(ra <= Duration::from_secs(30) && ra > Duration::from_secs(29), "{ra:?}");
+            assert!(
+                ra <= Duration::from_secs(30) && ra > Duration::from_secs(29),
+                "{ra:?}"
+            );
         }
         other => panic!("expected CircuitOpen, got {other:?}"),
     }
-    assert_eq!(script.attempt_times().len(), attempts_before, "open circuit must not call");
+    assert_eq!(
+        script.attempt_times().len(),
+        attempts_before,
+        "open circuit must not call"
+    );
     rt.shutdown().await;
 }
 
@@ -112,7 +126,11 @@ async fn slow_calls_trip_it() {
     let rt = runtime_with(Arc::clone(&script), policy).await;
     let dep = rt.handle::<Shared>("dep").unwrap();
     for _ in 0..10 {
-        assert_eq!(dep.call(1, ctx()).await.unwrap(), 1, "slow calls still succeed");
+        assert_eq!(
+            dep.call(1, ctx()).await.unwrap(),
+            1,
+            "slow calls still succeed"
+        );
     }
     assert_eq!(dep.flush().await.unwrap(), State::Open);
     rt.shutdown().await;
@@ -141,12 +159,22 @@ async fn manual_commands_and_policy_update() {
     let script = Arc::new(Scripted::default());
     let rt = runtime_with(Arc::clone(&script), no_retry_policy()).await;
     let dep = rt.handle::<Shared>("dep").unwrap();
-    assert_eq!(dep.command(BreakerCommand::ForceOpen).await.unwrap(), State::ForcedOpen);
+    assert_eq!(
+        dep.command(BreakerCommand::ForceOpen).await.unwrap(),
+        State::ForcedOpen
+    );
     assert!(matches!(
         dep.call(1, ctx()).await,
-        Err(CallError::CircuitOpen { state: State::ForcedOpen, retry_after: None, .. })
+        Err(CallError::CircuitOpen {
+            state: State::ForcedOpen,
+            retry_after: None,
+            ..
+        })
     ));
-    assert_eq!(dep.command(BreakerCommand::Reset).await.unwrap(), State::Closed);
+    assert_eq!(
+        dep.command(BreakerCommand::Reset).await.unwrap(),
+        State::Closed
+    );
     assert_eq!(dep.call(1, ctx()).await.unwrap(), 1);
 
     // Raise the threshold at run time: 100 % failures over 10 calls no longer trip at 30 calls min.
@@ -178,6 +206,10 @@ async fn transitions_are_published_with_reasons() {
     let event = events.recv().await.unwrap();
     assert_eq!(event.transition.from, State::Closed);
     assert_eq!(event.transition.to, State::Open);
-    assert!(event.transition.reason.contains("50"), "{}", event.transition.reason);
+    assert!(
+        event.transition.reason.contains("50"),
+        "{}",
+        event.transition.reason
+    );
     rt.shutdown().await;
 }

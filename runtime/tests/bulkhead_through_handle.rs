@@ -1,5 +1,7 @@
 //! The bulkhead as callers see it: bounded concurrency, bounded queue, separate classes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::sync::Arc;
@@ -37,7 +39,10 @@ async fn non_critical_flood_cannot_take_critical_capacity() {
     let flood: Vec<_> = (0..50)
         .map(|i| {
             let dep = dep.clone();
-            tokio::spawn(async move { dep.call(i, ctx().with_priority(Priority::NonCritical)).await })
+            tokio::spawn(async move {
+                dep.call(i, ctx().with_priority(Priority::NonCritical))
+                    .await
+            })
         })
         .collect();
     // Let the flood reach the bulkhead (no time passes: the calls take 1 s of virtual time).
@@ -47,7 +52,10 @@ async fn non_critical_flood_cannot_take_critical_capacity() {
     let critical: Vec<_> = (0..2)
         .map(|i| {
             let dep = dep.clone();
-            tokio::spawn(async move { dep.call(100 + i, ctx().with_priority(Priority::Critical)).await })
+            tokio::spawn(async move {
+                dep.call(100 + i, ctx().with_priority(Priority::Critical))
+                    .await
+            })
         })
         .collect();
     for c in critical {

@@ -1,5 +1,7 @@
 //! The fallback chain as callers see it: cache, then function, then static answer.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::sync::Arc;
@@ -14,13 +16,24 @@ use support::{Scripted, Shared, ctx, no_retry_policy};
 #[tokio::test(start_paused = true)]
 async fn chain_order_cache_then_function_then_static() {
     let chain = FallbackChain::builder()
-        .cache(|req: &u64| Some(req.to_string()), Duration::from_secs(60), 100)
-        .function("halve", |req: &u64, _cause| (req % 2 == 0).then_some(req / 2))
+        .cache(
+            |req: &u64| Some(req.to_string()),
+            Duration::from_secs(60),
+            100,
+        )
+        .function("halve", |req: &u64, _cause| {
+            req.is_multiple_of(2).then_some(req / 2)
+        })
         .static_value(0)
         .build();
     let rt = Runtime::builder()
         .clock(Clock::tokio())
-        .dependency_with_fallback("dep", Shared(Arc::new(Scripted::default())), no_retry_policy(), chain)
+        .dependency_with_fallback(
+            "dep",
+            Shared(Arc::new(Scripted::default())),
+            no_retry_policy(),
+            chain,
+        )
         .build()
         .await
         .unwrap();
@@ -44,7 +57,10 @@ async fn chain_order_cache_then_function_then_static() {
     );
 
     let computed = dep.call_or_fallback(10, ctx()).await.unwrap();
-    assert_eq!((computed.value, computed.source_label().as_str()), (5, "halve"));
+    assert_eq!(
+        (computed.value, computed.source_label().as_str()),
+        (5, "halve")
+    );
 
     let fixed = dep.call_or_fallback(11, ctx()).await.unwrap();
     assert_eq!((fixed.value, fixed.source_label().as_str()), (0, "static"));
@@ -55,7 +71,11 @@ async fn chain_order_cache_then_function_then_static() {
 async fn no_chain_means_the_error_comes_back() {
     let rt = Runtime::builder()
         .clock(Clock::tokio())
-        .dependency("dep", Shared(Arc::new(Scripted::default())), no_retry_policy())
+        .dependency(
+            "dep",
+            Shared(Arc::new(Scripted::default())),
+            no_retry_policy(),
+        )
         .build()
         .await
         .unwrap();

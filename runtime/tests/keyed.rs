@@ -1,5 +1,7 @@
 //! Keyed dependencies: created on demand, isolated per key, evicted.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::sync::Arc;
@@ -12,7 +14,11 @@ use support::{Scripted, Shared, ctx, no_retry_policy};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_keys_created_isolated_and_evicted() {
-    let rt = Runtime::builder().clock(Clock::tokio()).build().await.unwrap();
+    let rt = Runtime::builder()
+        .clock(Clock::tokio())
+        .build()
+        .await
+        .unwrap();
     let keyed = rt
         .keyed(
             "tenant",

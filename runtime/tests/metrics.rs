@@ -1,5 +1,7 @@
 //! The runtime's metrics, read back from a recorder installed for this test binary only.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::sync::Arc;
@@ -11,7 +13,12 @@ use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use metrics_util::{CompositeKey, MetricKind};
 use support::{Scripted, Shared, ctx, no_retry_policy, runtime_with};
 
-type Entry = (CompositeKey, Option<metrics::Unit>, Option<metrics::SharedString>, DebugValue);
+type Entry = (
+    CompositeKey,
+    Option<metrics::Unit>,
+    Option<metrics::SharedString>,
+    DebugValue,
+);
 
 /// Reads every metric once (the debugging recorder resets counters when read).
 fn read(snapshotter: &Snapshotter) -> Vec<Entry> {
@@ -24,9 +31,9 @@ fn value(snapshot: &[Entry], kind: MetricKind, name: &str, labels: &[(&str, &str
         .find(|(key, _, _, _)| {
             key.kind() == kind
                 && key.key().name() == name
-                && labels.iter().all(|(k, v)| {
-                    key.key().labels().any(|l| l.key() == *k && l.value() == *v)
-                })
+                && labels
+                    .iter()
+                    .all(|(k, v)| key.key().labels().any(|l| l.key() == *k && l.value() == *v))
         })
         .map(|(_, _, _, v)| match v {
             DebugValue::Counter(c) => *c as f64,
@@ -58,23 +65,59 @@ async fn calls_durations_and_circuit_state_are_recorded() {
     let snapshotter = &snapshot[..];
     let c = MetricKind::Counter;
     let dep_label = ("dependency", "dep");
-    assert_eq!(value(snapshotter, c, names::CALLS_TOTAL, &[dep_label, ("outcome", "success")]), Some(5.0));
-    assert_eq!(value(snapshotter, c, names::CALLS_TOTAL, &[dep_label, ("outcome", "failure")]), Some(10.0));
     assert_eq!(
-        value(snapshotter, c, names::CALLS_TOTAL, &[dep_label, ("outcome", "circuit_open")]),
+        value(
+            snapshotter,
+            c,
+            names::CALLS_TOTAL,
+            &[dep_label, ("outcome", "success")]
+        ),
+        Some(5.0)
+    );
+    assert_eq!(
+        value(
+            snapshotter,
+            c,
+            names::CALLS_TOTAL,
+            &[dep_label, ("outcome", "failure")]
+        ),
+        Some(10.0)
+    );
+    assert_eq!(
+        value(
+            snapshotter,
+            c,
+            names::CALLS_TOTAL,
+            &[dep_label, ("outcome", "circuit_open")]
+        ),
         Some(1.0)
     );
     assert_eq!(
-        value(snapshotter, MetricKind::Gauge, names::CIRCUIT_STATE, &[dep_label]),
+        value(
+            snapshotter,
+            MetricKind::Gauge,
+            names::CIRCUIT_STATE,
+            &[dep_label]
+        ),
         Some(1.0),
         "open = 1"
     );
     assert_eq!(
-        value(snapshotter, c, names::CIRCUIT_TRANSITIONS_TOTAL, &[dep_label, ("from", "closed"), ("to", "open")]),
+        value(
+            snapshotter,
+            c,
+            names::CIRCUIT_TRANSITIONS_TOTAL,
+            &[dep_label, ("from", "closed"), ("to", "open")]
+        ),
         Some(1.0)
     );
     assert_eq!(
-        value(snapshotter, MetricKind::Histogram, names::CALL_DURATION_SECONDS, &[dep_label]),
+        value(
+            snapshotter,
+            MetricKind::Histogram,
+            names::CALL_DURATION_SECONDS,
+            &[dep_label]
+        ),
         Some(15.0),
         "one duration per attempt"
     );

@@ -1,5 +1,7 @@
 //! Retries as callers see them: delays, caps, permanent errors, deadlines, the budget.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::sync::Arc;
@@ -50,14 +52,21 @@ fn gaps(script: &Scripted) -> Vec<Duration> {
 #[tokio::test(start_paused = true)]
 async fn delays_are_exponential_with_bounded_jitter() {
     let script = Arc::new(Scripted::failing(3));
-    let rt = runtime_with(Arc::clone(&script), policy(3, 100, 2_000, generous_budget())).await;
+    let rt = runtime_with(
+        Arc::clone(&script),
+        policy(3, 100, 2_000, generous_budget()),
+    )
+    .await;
     let dep = rt.handle::<Shared>("dep").unwrap();
     assert_eq!(dep.call(9, ctx()).await.unwrap(), 9);
     let gaps = gaps(&script);
     assert_eq!(gaps.len(), 3);
     for (gap, base) in gaps.iter().zip([100u64, 200, 400]) {
         let base = Duration::from_millis(base);
-        assert!(*gap >= base && *gap <= base + Duration::from_millis(100), "{gap:?} vs {base:?}");
+        assert!(
+            *gap >= base && *gap <= base + Duration::from_millis(100),
+            "{gap:?} vs {base:?}"
+        );
     }
     rt.shutdown().await;
 }
@@ -79,10 +88,16 @@ async fn delays_are_capped() {
 async fn permanent_errors_are_not_retried() {
     let script = Arc::new(Scripted::failing(5));
     script.permanent.store(true, Ordering::SeqCst);
-    let rt = runtime_with(Arc::clone(&script), policy(3, 100, 2_000, generous_budget())).await;
+    let rt = runtime_with(
+        Arc::clone(&script),
+        policy(3, 100, 2_000, generous_budget()),
+    )
+    .await;
     let dep = rt.handle::<Shared>("dep").unwrap();
     match dep.call(1, ctx()).await {
-        Err(CallError::Failed { attempts, reason, .. }) => {
+        Err(CallError::Failed {
+            attempts, reason, ..
+        }) => {
             assert_eq!(attempts, 1);
             assert_eq!(reason, StopReason::Policy(GiveUpReason::Permanent));
         }
@@ -95,11 +110,21 @@ async fn permanent_errors_are_not_retried() {
 #[tokio::test(start_paused = true)]
 async fn never_retries_past_the_deadline() {
     let script = Arc::new(Scripted::failing(u32::MAX));
-    let rt = runtime_with(Arc::clone(&script), policy(5, 100, 2_000, generous_budget())).await;
+    let rt = runtime_with(
+        Arc::clone(&script),
+        policy(5, 100, 2_000, generous_budget()),
+    )
+    .await;
     let dep = rt.handle::<Shared>("dep").unwrap();
     let start = tokio::time::Instant::now();
-    let out = dep.call(1, ctx().with_timeout(Duration::from_millis(250))).await;
-    assert!(start.elapsed() < Duration::from_millis(250), "{:?}", start.elapsed());
+    let out = dep
+        .call(1, ctx().with_timeout(Duration::from_millis(250)))
+        .await;
+    assert!(
+        start.elapsed() < Duration::from_millis(250),
+        "{:?}",
+        start.elapsed()
+    );
     match out {
         Err(CallError::Failed { reason, .. }) => {
             assert_eq!(reason, StopReason::Policy(GiveUpReason::DeadlineTooClose));
@@ -113,7 +138,11 @@ async fn never_retries_past_the_deadline() {
 async fn honours_retry_after() {
     let script = Arc::new(Scripted::failing(1));
     script.retry_after_ms.store(1_500, Ordering::SeqCst);
-    let rt = runtime_with(Arc::clone(&script), policy(3, 100, 2_000, generous_budget())).await;
+    let rt = runtime_with(
+        Arc::clone(&script),
+        policy(3, 100, 2_000, generous_budget()),
+    )
+    .await;
     let dep = rt.handle::<Shared>("dep").unwrap();
     assert_eq!(dep.call(1, ctx()).await.unwrap(), 1);
     assert!(gaps(&script)[0] >= Duration::from_millis(1_500));
@@ -133,8 +162,10 @@ async fn budget_exhaustion_stops_retry_storms() {
     dep.command(BreakerCommand::Disable).await.unwrap();
     let mut exhausted = 0;
     for _ in 0..100 {
-        if let Err(CallError::Failed { reason: StopReason::BudgetExhausted, .. }) =
-            dep.call(1, ctx()).await
+        if let Err(CallError::Failed {
+            reason: StopReason::BudgetExhausted,
+            ..
+        }) = dep.call(1, ctx()).await
         {
             exhausted += 1;
         }

@@ -1,5 +1,7 @@
 //! The tower adapter: a Bulwark guard around any `tower::Service`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -40,7 +42,11 @@ async fn guards_a_service_fn_with_retries_and_a_breaker() {
             .unwrap(),
         ..Policy::default()
     };
-    let rt = Runtime::builder().clock(Clock::tokio()).build().await.unwrap();
+    let rt = Runtime::builder()
+        .clock(Clock::tokio())
+        .build()
+        .await
+        .unwrap();
     let guard = rt.add_guard("svc", policy).await.unwrap();
 
     let calls = Arc::new(AtomicU32::new(0));
@@ -76,6 +82,9 @@ async fn guards_a_service_fn_with_retries_and_a_breaker() {
         ));
     }
     assert_eq!(guard.flush().await.unwrap(), State::Open);
-    assert!(matches!(svc.clone().oneshot(2).await, Err(CallError::CircuitOpen { .. })));
+    assert!(matches!(
+        svc.clone().oneshot(2).await,
+        Err(CallError::CircuitOpen { .. })
+    ));
     rt.shutdown().await;
 }

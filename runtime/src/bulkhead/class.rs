@@ -22,7 +22,9 @@ pub(super) struct Class {
 /// Admits `current + 1` when below `limit`; a CAS loop, so the count never overshoots.
 fn bounded_increment(counter: &AtomicU32, limit: u32) -> bool {
     counter
-        .fetch_update(Ordering::SeqCst, Ordering::Relaxed, |n| (n < limit).then(|| n + 1))
+        .fetch_update(Ordering::SeqCst, Ordering::Relaxed, |n| {
+            (n < limit).then(|| n + 1)
+        })
         .is_ok()
 }
 
@@ -72,7 +74,11 @@ impl Class {
             match deadline {
                 Some(deadline) => {
                     if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                        return if self.try_acquire() { Ok(()) } else { Err(true) };
+                        return if self.try_acquire() {
+                            Ok(())
+                        } else {
+                            Err(true)
+                        };
                     }
                 }
                 None => notified.await,

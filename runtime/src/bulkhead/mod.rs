@@ -178,7 +178,8 @@ impl Bulkhead {
     /// New limits at run time. Shrinking lets calls in flight finish; growing wakes waiters.
     pub fn resize(&self, config: &BulkheadConfig) {
         self.critical.resize(config.limits(Priority::Critical));
-        self.non_critical.resize(config.limits(Priority::NonCritical));
+        self.non_critical
+            .resize(config.limits(Priority::NonCritical));
     }
 
     /// Occupancy of both classes.

@@ -29,7 +29,11 @@ async fn concurrency_never_exceeds_the_limit() {
     let peak = Arc::new(AtomicU32::new(0));
     let tasks: Vec<_> = (0..100)
         .map(|i| {
-            let (b, current, peak) = (Arc::clone(&bulkhead), Arc::clone(&current), Arc::clone(&peak));
+            let (b, current, peak) = (
+                Arc::clone(&bulkhead),
+                Arc::clone(&current),
+                Arc::clone(&peak),
+            );
             tokio::spawn(async move {
                 let _permit = b.acquire(Priority::NonCritical, None).await.unwrap();
                 let now = current.fetch_add(1, Ordering::SeqCst) + 1;
@@ -52,8 +56,16 @@ async fn full_queue_rejects_at_once() {
     let bulkhead = Bulkhead::new(&config((1, 1), (1, 0)));
     let _held = bulkhead.try_acquire(Priority::NonCritical).unwrap();
     let start = Instant::now();
-    let err = bulkhead.acquire(Priority::NonCritical, None).await.unwrap_err();
-    assert_eq!(err, BulkheadRejected::QueueFull { priority: Priority::NonCritical });
+    let err = bulkhead
+        .acquire(Priority::NonCritical, None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        BulkheadRejected::QueueFull {
+            priority: Priority::NonCritical
+        }
+    );
     assert_eq!(start.elapsed(), Duration::ZERO);
     assert_eq!(bulkhead.snapshot().non_critical.rejected_total, 1);
 }
@@ -63,7 +75,11 @@ async fn waiter_gets_the_released_slot() {
     let bulkhead = Arc::new(Bulkhead::new(&config((1, 1), (1, 1))));
     let held = bulkhead.try_acquire(Priority::Critical).unwrap();
     let b = Arc::clone(&bulkhead);
-    let waiter = tokio::spawn(async move { b.acquire(Priority::Critical, None).await.map(|p| p.priority()) });
+    let waiter = tokio::spawn(async move {
+        b.acquire(Priority::Critical, None)
+            .await
+            .map(|p| p.priority())
+    });
     while bulkhead.queued(Priority::Critical) == 0 {
         tokio::task::yield_now().await;
     }
@@ -81,7 +97,12 @@ async fn waiter_times_out_at_its_deadline() {
         .acquire(Priority::Critical, Some(start + Duration::from_millis(300)))
         .await
         .unwrap_err();
-    assert_eq!(err, BulkheadRejected::Timeout { priority: Priority::Critical });
+    assert_eq!(
+        err,
+        BulkheadRejected::Timeout {
+            priority: Priority::Critical
+        }
+    );
     assert_eq!(start.elapsed(), Duration::from_millis(300));
     assert_eq!(bulkhead.queued(Priority::Critical), 0);
 }
@@ -108,7 +129,10 @@ async fn non_critical_flood_leaves_critical_untouched() {
     }
     let a = bulkhead.try_acquire(Priority::Critical);
     let b = bulkhead.try_acquire(Priority::Critical);
-    assert!(a.is_some() && b.is_some(), "critical capacity intact under the flood");
+    assert!(
+        a.is_some() && b.is_some(),
+        "critical capacity intact under the flood"
+    );
     drop((a, b));
     let mut admitted = 0;
     for f in flood {
@@ -129,7 +153,11 @@ async fn resize_up_wakes_waiters_and_down_lets_calls_finish() {
     bulkhead.resize(&config((2, 4), (1, 1)));
     assert!(waiter.await.unwrap());
     bulkhead.resize(&config((1, 4), (1, 1)));
-    assert_eq!(bulkhead.in_flight(Priority::Critical), 1, "the held slot stays");
+    assert_eq!(
+        bulkhead.in_flight(Priority::Critical),
+        1,
+        "the held slot stays"
+    );
     assert!(bulkhead.try_acquire(Priority::Critical).is_none());
     drop(held);
     assert!(bulkhead.try_acquire(Priority::Critical).is_some());
@@ -137,15 +165,26 @@ async fn resize_up_wakes_waiters_and_down_lets_calls_finish() {
 
 #[test]
 fn invalid_and_toml_configs() {
-    assert!(BulkheadConfig::builder()
-        .critical(ClassLimits { max_concurrent: 0, max_queue: 1 })
-        .build()
-        .is_err());
+    assert!(
+        BulkheadConfig::builder()
+            .critical(ClassLimits {
+                max_concurrent: 0,
+                max_queue: 1
+            })
+            .build()
+            .is_err()
+    );
     let c: BulkheadConfig =
         toml::from_str("[critical]\nmax_concurrent = 3\nmax_queue = 0\n").unwrap();
     assert_eq!(c.limits(Priority::Critical).max_concurrent, 3);
-    assert_eq!(c.limits(Priority::NonCritical), BulkheadConfig::default().limits(Priority::NonCritical));
-    assert!(toml::from_str::<BulkheadConfig>("[critical]\nmax_concurrent = 0\nmax_queue = 0\n").is_err());
+    assert_eq!(
+        c.limits(Priority::NonCritical),
+        BulkheadConfig::default().limits(Priority::NonCritical)
+    );
+    assert!(
+        toml::from_str::<BulkheadConfig>("[critical]\nmax_concurrent = 0\nmax_queue = 0\n")
+            .is_err()
+    );
 }
 
 #[test]
@@ -155,7 +194,11 @@ fn stress_counts_never_leak() {
         .map(|t| {
             let b = Arc::clone(&bulkhead);
             std::thread::spawn(move || {
-                let p = if t % 2 == 0 { Priority::Critical } else { Priority::NonCritical };
+                let p = if t % 2 == 0 {
+                    Priority::Critical
+                } else {
+                    Priority::NonCritical
+                };
                 for _ in 0..20_000 {
                     if let Some(permit) = b.try_acquire(p) {
                         assert!(b.in_flight(p) <= 3);

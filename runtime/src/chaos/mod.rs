@@ -140,7 +140,11 @@ impl<D: Dependency> Dependency for Chaos<D> {
     type Request = D::Request;
     type Response = D::Response;
 
-    async fn call(&self, req: D::Request, ctx: &CallContext) -> Result<D::Response, DependencyError> {
+    async fn call(
+        &self,
+        req: D::Request,
+        ctx: &CallContext,
+    ) -> Result<D::Response, DependencyError> {
         match self.inject(true).await {
             Fault::None => self.inner.call(req, ctx).await,
             Fault::Error(err) => Err(err),

@@ -118,10 +118,10 @@ impl FaultPlan {
                 return Err(InvalidFaultPlan::Rate { field, value });
             }
         }
-        if let Latency::Uniform { min, max } = self.latency {
-            if min > max {
-                return Err(InvalidFaultPlan::LatencyRange);
-            }
+        if let Latency::Uniform { min, max } = self.latency
+            && min > max
+        {
+            return Err(InvalidFaultPlan::LatencyRange);
         }
         Ok(())
     }

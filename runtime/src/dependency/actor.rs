@@ -199,7 +199,10 @@ impl<D: Dependency> Actor for DependencyActor<D> {
             }
             DependencyMsg::InjectPanic => {
                 state.housekeeping.abort();
-                panic!("chaos: injected panic in dependency actor '{}'", state.args.shared.name);
+                panic!(
+                    "chaos: injected panic in dependency actor '{}'",
+                    state.args.shared.name
+                );
             }
         }
         Ok(())
@@ -330,7 +333,9 @@ impl<D: Dependency> ActorState<D> {
         let settings = Settings::new(&policy, Some(&shared.settings.load()))?;
         let now = shared.clock.now();
         shared.breaker().reconfigure(policy.breaker.clone(), now);
-        shared.gate.set_slow_call(policy.breaker.slow_call_duration());
+        shared
+            .gate
+            .set_slow_call(policy.breaker.slow_call_duration());
         shared.bulkhead.resize(&policy.bulkhead);
         shared.settings.store(Arc::new(settings));
         tracing::info!(dependency = %shared.name, "policy updated");

@@ -7,9 +7,8 @@ use tokio::time::Instant;
 
 use crate::correlation::{CorrelationId, Priority};
 
-static UNTRACKED: LazyLock<CorrelationId> = LazyLock::new(|| {
-    CorrelationId::parse("untracked").unwrap_or_else(CorrelationId::generate)
-});
+static UNTRACKED: LazyLock<CorrelationId> =
+    LazyLock::new(|| CorrelationId::parse("untracked").unwrap_or_else(CorrelationId::generate));
 
 /// Everything a guarded call carries besides its request.
 #[derive(Debug, Clone)]

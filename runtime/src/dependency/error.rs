@@ -133,11 +133,7 @@ impl From<CallError> for ServiceError {
                     "Dependency unavailable: bulkhead full",
                 )
             }
-            CallError::Timeout { .. } => (
-                DependencyFailure::Timeout,
-                None,
-                "Dependency timed out",
-            ),
+            CallError::Timeout { .. } => (DependencyFailure::Timeout, None, "Dependency timed out"),
             CallError::Failed { last, reason, .. } => {
                 details.insert("reason".to_owned(), reason.to_string());
                 (
@@ -146,11 +142,9 @@ impl From<CallError> for ServiceError {
                     "Dependency failed",
                 )
             }
-            CallError::Panicked { .. } => (
-                DependencyFailure::BadGateway,
-                None,
-                "Dependency failed",
-            ),
+            CallError::Panicked { .. } => {
+                (DependencyFailure::BadGateway, None, "Dependency failed")
+            }
         };
         ServiceError::Dependency {
             message: message.to_owned(),

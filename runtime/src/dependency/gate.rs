@@ -53,9 +53,9 @@ impl Gate {
         match state {
             State::Closed | State::Disabled | State::MetricsOnly => Ok(Admission::Normal),
             State::HalfOpen => {
-                let taken = self
-                    .trial_permits
-                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, |p| p.checked_sub(1));
+                let taken =
+                    self.trial_permits
+                        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |p| p.checked_sub(1));
                 match taken {
                     Ok(_) => Ok(Admission::Trial),
                     Err(_) => Err(Refused {
@@ -66,7 +66,8 @@ impl Gate {
             }
             State::Open | State::ForcedOpen => {
                 let until = Moment::from_nanos(self.open_until.load(Ordering::Relaxed));
-                let retry_after = (state == State::Open).then(|| until.saturating_duration_since(now()));
+                let retry_after =
+                    (state == State::Open).then(|| until.saturating_duration_since(now()));
                 Err(Refused { state, retry_after })
             }
         }
@@ -94,7 +95,8 @@ impl Gate {
 
     /// Publishes the slow-call threshold (actor only).
     pub(crate) fn set_slow_call(&self, slow_call: Duration) {
-        self.slow_call_nanos.store(nanos(slow_call), Ordering::Relaxed);
+        self.slow_call_nanos
+            .store(nanos(slow_call), Ordering::Relaxed);
     }
 
     /// Hands back a trial permit that was taken but not used (the bulkhead refused the call).
@@ -123,7 +125,9 @@ mod tests {
     fn open_refuses_with_retry_after() {
         let gate = Gate::new(State::Closed, Duration::from_secs(1));
         gate.publish(State::Open, 0, Some(Moment::ZERO + Duration::from_secs(30)));
-        let refused = gate.admit(|| Moment::ZERO + Duration::from_secs(10)).unwrap_err();
+        let refused = gate
+            .admit(|| Moment::ZERO + Duration::from_secs(10))
+            .unwrap_err();
         assert_eq!(refused.state, State::Open);
         assert_eq!(refused.retry_after, Some(Duration::from_secs(20)));
     }
@@ -132,7 +136,9 @@ mod tests {
     fn half_open_hands_out_exactly_its_permits() {
         let gate = Gate::new(State::Closed, Duration::from_secs(1));
         gate.publish(State::HalfOpen, 3, None);
-        let admitted = (0..10).filter(|_| gate.admit(|| Moment::ZERO).is_ok()).count();
+        let admitted = (0..10)
+            .filter(|_| gate.admit(|| Moment::ZERO).is_ok())
+            .count();
         assert_eq!(admitted, 3);
         gate.return_trial();
         assert_eq!(gate.admit(|| Moment::ZERO), Ok(Admission::Trial));

@@ -80,7 +80,10 @@ pub enum AnswerSource {
     },
 }
 
-fn serialize_source<S: serde::Serializer>(source: &FallbackSource, s: S) -> Result<S::Ok, S::Error> {
+fn serialize_source<S: serde::Serializer>(
+    source: &FallbackSource,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     s.collect_str(source)
 }
 
@@ -238,7 +241,8 @@ impl<D: Dependency> DependencyHandle<D> {
 
     /// Changes the breaker by hand and returns its new state.
     pub async fn command(&self, command: BreakerCommand) -> Result<State, ControlError> {
-        self.control(|port| DependencyMsg::Command(command, port)).await
+        self.control(|port| DependencyMsg::Command(command, port))
+            .await
     }
 
     /// Waits until the actor has applied every outcome recorded so far, and returns the breaker
@@ -258,7 +262,9 @@ impl<D: Dependency> DependencyHandle<D> {
 
     /// How often the owning actor has been restarted.
     pub fn restarts(&self) -> u64 {
-        self.shared.restarts.load(std::sync::atomic::Ordering::Relaxed)
+        self.shared
+            .restarts
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The wrapped dependency.

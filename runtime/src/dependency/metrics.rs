@@ -43,9 +43,15 @@ pub fn describe() {
         names::CIRCUIT_STATE,
         "Circuit state: 0 closed, 1 open, 2 half-open, 3 forced-open, 4 disabled, 5 metrics-only"
     );
-    describe_counter!(names::CIRCUIT_TRANSITIONS_TOTAL, "Circuit breaker state transitions");
+    describe_counter!(
+        names::CIRCUIT_TRANSITIONS_TOTAL,
+        "Circuit breaker state transitions"
+    );
     describe_gauge!(names::BULKHEAD_IN_FLIGHT, "Calls holding a bulkhead slot");
-    describe_counter!(names::BULKHEAD_REJECTED_TOTAL, "Calls refused by a full bulkhead");
+    describe_counter!(
+        names::BULKHEAD_REJECTED_TOTAL,
+        "Calls refused by a full bulkhead"
+    );
     describe_counter!(names::RETRIES_TOTAL, "Retry attempts");
     describe_counter!(names::FALLBACKS_TOTAL, "Answers served by a fallback");
 }
@@ -105,12 +111,11 @@ fn class(priority: Priority) -> usize {
 impl DependencyMetrics {
     pub(crate) fn new(dependency: &str) -> Self {
         let name = dependency.to_owned();
-        let calls = CallOutcomeLabel::ALL.map(|o| {
-            counter!(names::CALLS_TOTAL, "dependency" => name.clone(), "outcome" => o.as_str())
-        });
+        let calls = CallOutcomeLabel::ALL.map(
+            |o| counter!(names::CALLS_TOTAL, "dependency" => name.clone(), "outcome" => o.as_str()),
+        );
         let per_class = |metric: &'static str| {
-            [Priority::Critical, Priority::NonCritical]
-                .map(|p| (metric, name.clone(), p.as_str()))
+            [Priority::Critical, Priority::NonCritical].map(|p| (metric, name.clone(), p.as_str()))
         };
         Self {
             duration: histogram!(names::CALL_DURATION_SECONDS, "dependency" => name.clone()),

@@ -37,11 +37,18 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    pub(crate) fn new(policy: &Policy, previous: Option<&Settings>) -> Result<Self, crate::retry::InvalidRetryConfig> {
+    pub(crate) fn new(
+        policy: &Policy,
+        previous: Option<&Settings>,
+    ) -> Result<Self, crate::retry::InvalidRetryConfig> {
         let cfg = policy.retry.budget_config();
         let budget = match previous {
             Some(prev) if prev.retry.budget_config() == cfg => Arc::clone(&prev.budget),
-            _ => Arc::new(RetryBudget::new(cfg.ttl, cfg.min_retries_per_sec, cfg.retry_ratio)?),
+            _ => Arc::new(RetryBudget::new(
+                cfg.ttl,
+                cfg.min_retries_per_sec,
+                cfg.retry_ratio,
+            )?),
         };
         Ok(Self {
             retry: policy.retry.clone(),
@@ -137,7 +144,11 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub(crate) fn new(name: Arc<str>, policy: Policy, clock: Clock) -> Result<Self, crate::retry::InvalidRetryConfig> {
+    pub(crate) fn new(
+        name: Arc<str>,
+        policy: Policy,
+        clock: Clock,
+    ) -> Result<Self, crate::retry::InvalidRetryConfig> {
         let now = clock.now();
         let breaker = CircuitBreaker::new(policy.breaker.clone(), now);
         let state = breaker.state();
@@ -185,8 +196,11 @@ impl Shared {
     /// permits, and re-publishing the state machine's view would hand out permits twice.
     pub(crate) fn publish(&self, breaker: &CircuitBreaker, t: &Transition) {
         let state = breaker.state();
-        self.gate
-            .publish(state, breaker.half_open_permits_left(), breaker.next_deadline());
+        self.gate.publish(
+            state,
+            breaker.half_open_permits_left(),
+            breaker.next_deadline(),
+        );
         self.metrics.state(state);
         self.metrics.transition(t.from, t.to);
         tracing::info!(

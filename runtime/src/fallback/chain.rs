@@ -119,36 +119,36 @@ impl<Req, Resp: Clone + Send + Sync + 'static> FallbackChain<Req, Resp> {
 
     /// Stores a good response for the cache stage; a no-op without one.
     pub fn remember(&self, req: &Req, resp: &Resp) {
-        if let Some(stage) = &self.inner.cache {
-            if let Some(key) = (stage.key)(req) {
-                stage.entries.insert(key, (resp.clone(), Instant::now()));
-            }
+        if let Some(stage) = &self.inner.cache
+            && let Some(key) = (stage.key)(req)
+        {
+            stage.entries.insert(key, (resp.clone(), Instant::now()));
         }
     }
 
     /// The first stage's answer for `req`, or `None` when no stage has one.
     pub fn recover(&self, req: &Req, cause: FallbackCause) -> Option<Degraded<Resp>> {
-        if let Some(stage) = &self.inner.cache {
-            if let Some(key) = (stage.key)(req) {
-                match stage.entries.get(&key) {
-                    Some((value, stored)) if stored.elapsed() < stage.ttl => {
-                        return Some(Degraded {
-                            value,
-                            source: FallbackSource::Cache,
-                        });
-                    }
-                    Some(_) => stage.entries.invalidate(&key),
-                    None => {}
+        if let Some(stage) = &self.inner.cache
+            && let Some(key) = (stage.key)(req)
+        {
+            match stage.entries.get(&key) {
+                Some((value, stored)) if stored.elapsed() < stage.ttl => {
+                    return Some(Degraded {
+                        value,
+                        source: FallbackSource::Cache,
+                    });
                 }
+                Some(_) => stage.entries.invalidate(&key),
+                None => {}
             }
         }
-        if let Some((name, f)) = &self.inner.function {
-            if let Some(value) = f(req, cause) {
-                return Some(Degraded {
-                    value,
-                    source: FallbackSource::Function(name),
-                });
-            }
+        if let Some((name, f)) = &self.inner.function
+            && let Some(value) = f(req, cause)
+        {
+            return Some(Degraded {
+                value,
+                source: FallbackSource::Function(name),
+            });
         }
         self.inner.fixed.clone().map(|value| Degraded {
             value,
@@ -184,8 +184,14 @@ mod tests {
 
     fn chain() -> FallbackChain<u32, String> {
         FallbackChain::builder()
-            .cache(|r: &u32| (*r < 100).then(|| r.to_string()), Duration::from_secs(60), 10)
-            .function("even", |r: &u32, _| (r % 2 == 0).then(|| format!("even {r}")))
+            .cache(
+                |r: &u32| (*r < 100).then(|| r.to_string()),
+                Duration::from_secs(60),
+                10,
+            )
+            .function("even", |r: &u32, _| {
+                r.is_multiple_of(2).then(|| format!("even {r}"))
+            })
             .static_value("off".to_owned())
             .build()
     }
@@ -194,9 +200,15 @@ mod tests {
     async fn stages_in_order() {
         let c = chain();
         c.remember(&1, &"one".to_owned());
-        let got = |r| c.recover(&r, FallbackCause::Timeout).map(|d| (d.value, d.source));
+        let got = |r| {
+            c.recover(&r, FallbackCause::Timeout)
+                .map(|d| (d.value, d.source))
+        };
         assert_eq!(got(1), Some(("one".to_owned(), FallbackSource::Cache)));
-        assert_eq!(got(2), Some(("even 2".to_owned(), FallbackSource::Function("even"))));
+        assert_eq!(
+            got(2),
+            Some(("even 2".to_owned(), FallbackSource::Function("even")))
+        );
         assert_eq!(got(3), Some(("off".to_owned(), FallbackSource::Static)));
     }
 
@@ -205,9 +217,15 @@ mod tests {
         let c = chain();
         c.remember(&1, &"one".to_owned());
         tokio::time::advance(Duration::from_secs(59)).await;
-        assert_eq!(c.recover(&1, FallbackCause::Timeout).unwrap().source, FallbackSource::Cache);
+        assert_eq!(
+            c.recover(&1, FallbackCause::Timeout).unwrap().source,
+            FallbackSource::Cache
+        );
         tokio::time::advance(Duration::from_secs(2)).await;
-        assert_eq!(c.recover(&1, FallbackCause::Timeout).unwrap().source, FallbackSource::Static);
+        assert_eq!(
+            c.recover(&1, FallbackCause::Timeout).unwrap().source,
+            FallbackSource::Static
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -225,10 +243,15 @@ mod tests {
         assert!(c.triggers_on(FallbackCause::CircuitOpen));
         assert!(c.triggers_on(FallbackCause::Panicked));
         assert!(!c.triggers_on(FallbackCause::Failed));
-        let only = FallbackChain::<u32, u32>::builder().on(&[FallbackCause::Failed]).build();
+        let only = FallbackChain::<u32, u32>::builder()
+            .on(&[FallbackCause::Failed])
+            .build();
         assert!(only.triggers_on(FallbackCause::Failed));
         assert!(!only.triggers_on(FallbackCause::Timeout));
-        assert!(only.recover(&1, FallbackCause::Failed).is_none(), "empty chain has no answer");
+        assert!(
+            only.recover(&1, FallbackCause::Failed).is_none(),
+            "empty chain has no answer"
+        );
     }
 
     #[test]

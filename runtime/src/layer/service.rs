@@ -65,7 +65,11 @@ where
 {
     type Response = S::Response;
 
-    async fn attempt(&mut self, req: Req, _ctx: &CallContext) -> Result<S::Response, DependencyError> {
+    async fn attempt(
+        &mut self,
+        req: Req,
+        _ctx: &CallContext,
+    ) -> Result<S::Response, DependencyError> {
         let classify = |e: E| {
             let kind = (self.layer.classify)(&e);
             let cause = InnerError(e.to_string());
@@ -82,7 +86,12 @@ where
             Ok(response) => response,
             Err(e) => return Err(classify(e)),
         };
-        match self.layer.classify_response.as_ref().and_then(|f| f(&response)) {
+        match self
+            .layer
+            .classify_response
+            .as_ref()
+            .and_then(|f| f(&response))
+        {
             Some(err) => Err(err),
             None => Ok(response),
         }

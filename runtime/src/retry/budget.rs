@@ -76,18 +76,25 @@ pub struct RetryBudget {
 
 impl RetryBudget {
     /// A budget over `ttl` allowing `retry_ratio` retries per request plus `min_retries_per_sec`.
-    pub fn new(ttl: Duration, min_retries_per_sec: u32, retry_ratio: f32) -> Result<Self, InvalidRetryConfig> {
+    pub fn new(
+        ttl: Duration,
+        min_retries_per_sec: u32,
+        retry_ratio: f32,
+    ) -> Result<Self, InvalidRetryConfig> {
         let config = BudgetConfig {
             ttl,
             min_retries_per_sec,
             retry_ratio,
         };
         config.validate()?;
-        let slot_nanos = u64::try_from(ttl.as_nanos() / SLOTS as u128).unwrap_or(u64::MAX).max(1);
+        let slot_nanos = u64::try_from(ttl.as_nanos() / SLOTS as u128)
+            .unwrap_or(u64::MAX)
+            .max(1);
         // ttl is at most 60 s, so these products fit easily.
         #[allow(clippy::cast_possible_truncation)]
         let deposit = (f64::from(retry_ratio) * SCALE as f64).round() as i64;
-        let reserve = i64::from(min_retries_per_sec) * i64::try_from(ttl.as_secs()).unwrap_or(60) * SCALE;
+        let reserve =
+            i64::from(min_retries_per_sec) * i64::try_from(ttl.as_secs()).unwrap_or(60) * SCALE;
         Ok(Self {
             slots: std::array::from_fn(|_| AtomicI64::new(0)),
             epoch: AtomicU64::new(0),
@@ -142,10 +149,12 @@ impl RetryBudget {
         let epoch = now.as_nanos() / self.slot_nanos;
         let mut current = self.epoch.load(Ordering::Relaxed);
         while epoch > current {
-            match self
-                .epoch
-                .compare_exchange_weak(current, epoch, Ordering::AcqRel, Ordering::Relaxed)
-            {
+            match self.epoch.compare_exchange_weak(
+                current,
+                epoch,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => {
                     let stale = (epoch - current).min(SLOTS as u64);
                     for e in (epoch + 1 - stale)..=epoch {
@@ -215,7 +224,8 @@ mod tests {
 
     #[test]
     fn concurrent_deposits_are_all_counted() {
-        let budget = std::sync::Arc::new(RetryBudget::new(Duration::from_secs(10), 0, 1.0).unwrap());
+        let budget =
+            std::sync::Arc::new(RetryBudget::new(Duration::from_secs(10), 0, 1.0).unwrap());
         let threads: Vec<_> = (0..4)
             .map(|_| {
                 let b = std::sync::Arc::clone(&budget);

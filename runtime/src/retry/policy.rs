@@ -230,16 +230,25 @@ mod tests {
             transient: false,
             retry_after: None,
         };
-        assert_eq!(p.decide(1, f, None), RetryDecision::GiveUp(GiveUpReason::Permanent));
+        assert_eq!(
+            p.decide(1, f, None),
+            RetryDecision::GiveUp(GiveUpReason::Permanent)
+        );
     }
 
     #[test]
     fn stops_after_max_retries() {
         let p = RetryPolicy::default();
         for attempt in 1..=3 {
-            assert!(matches!(p.decide(attempt, T, None), RetryDecision::Retry { .. }));
+            assert!(matches!(
+                p.decide(attempt, T, None),
+                RetryDecision::Retry { .. }
+            ));
         }
-        assert_eq!(p.decide(4, T, None), RetryDecision::GiveUp(GiveUpReason::MaxRetries));
+        assert_eq!(
+            p.decide(4, T, None),
+            RetryDecision::GiveUp(GiveUpReason::MaxRetries)
+        );
         assert_eq!(
             RetryPolicy::disabled().decide(1, T, None),
             RetryDecision::GiveUp(GiveUpReason::MaxRetries)
@@ -284,12 +293,16 @@ mod tests {
 
     #[test]
     fn toml_defaults_and_validation() {
-        let p: RetryPolicy = toml::from_str("max_retries = 5\n[backoff]\ninitial = \"10ms\"\n").unwrap();
+        let p: RetryPolicy =
+            toml::from_str("max_retries = 5\n[backoff]\ninitial = \"10ms\"\n").unwrap();
         assert_eq!(p.max_retries(), 5);
         assert_eq!(p.backoff().initial(), Duration::from_millis(10));
         assert_eq!(p.backoff().max(), Duration::from_secs(2));
         assert!(toml::from_str::<RetryPolicy>("[budget]\nttl = \"5ms\"\n").is_err());
         let text = toml::to_string(&RetryPolicy::default()).unwrap();
-        assert_eq!(toml::from_str::<RetryPolicy>(&text).unwrap(), RetryPolicy::default());
+        assert_eq!(
+            toml::from_str::<RetryPolicy>(&text).unwrap(),
+            RetryPolicy::default()
+        );
     }
 }

@@ -51,10 +51,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn pending_future_times_out_at_deadline() {
         let start = Instant::now();
-        let out = lazy_timeout(
-            tokio::time::sleep(Duration::from_secs(10)),
-            || start + Duration::from_secs(2),
-        )
+        let out = lazy_timeout(tokio::time::sleep(Duration::from_secs(10)), || {
+            start + Duration::from_secs(2)
+        })
         .await;
         assert_eq!(out, Err(Elapsed(())));
         assert_eq!(start.elapsed(), Duration::from_secs(2));

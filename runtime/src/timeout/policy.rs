@@ -62,7 +62,11 @@ impl TryFrom<RawTimeoutPolicy> for TimeoutPolicy {
 
 impl TimeoutPolicy {
     /// Validated constructor: every timeout must be positive.
-    pub fn new(attempt: Duration, connect: Duration, read: Duration) -> Result<Self, InvalidTimeout> {
+    pub fn new(
+        attempt: Duration,
+        connect: Duration,
+        read: Duration,
+    ) -> Result<Self, InvalidTimeout> {
         for (field, value) in [("attempt", attempt), ("connect", connect), ("read", read)] {
             if value.is_zero() {
                 return Err(InvalidTimeout::Zero { field });

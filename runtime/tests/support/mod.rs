@@ -1,7 +1,7 @@
 //! Shared test dependencies: in-process fakes that stand for an upstream in tests of the guard
 //! itself (breaker, retry, bulkhead logic). End-to-end tests against real HTTP servers live in the
 //! `bulwark-tests` crate.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::sync::Mutex;
