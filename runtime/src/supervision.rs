@@ -130,14 +130,8 @@ impl DynamicSupervisor {
 
     /// Stops and forgets a child without waiting (callable from synchronous code).
     pub(crate) fn stop_child(&self, id: &str) {
-        let sup = self.sup.clone();
-        let id = id.to_owned();
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move {
-                if let Err(err) = sup.terminate_child(&id).await {
-                    tracing::debug!(child = %id, %err, "could not stop child");
-                }
-            });
+        if let Err(err) = self.sup.terminate_child_nowait(id) {
+            tracing::debug!(child = %id, %err, "could not stop child");
         }
     }
 
