@@ -99,6 +99,8 @@ pub(crate) struct RuntimeInner {
     pub(crate) clock: Clock,
     pub(crate) supervision: Supervision,
     dependencies: RwLock<BTreeMap<String, Registered>>,
+    /// Every dependency state ever created (registered and keyed), for scrape-time metrics.
+    all: std::sync::Mutex<Vec<std::sync::Weak<Shared>>>,
 }
 
 /// The running Bulwark runtime: a supervision tree with one actor per dependency.
@@ -189,6 +191,7 @@ impl RuntimeBuilder {
                 clock: self.clock,
                 supervision,
                 dependencies: RwLock::new(BTreeMap::new()),
+                all: std::sync::Mutex::new(Vec::new()),
             }),
         };
         for registration in self.registrations {
@@ -329,8 +332,33 @@ impl Runtime {
                 }
             })?;
         let shared = Arc::new(shared);
+        self.inner
+            .all
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Arc::downgrade(&shared));
         let handle = DependencyHandle::new(Arc::clone(&shared), Arc::new(dependency), fallback);
         Ok((handle, shared))
+    }
+
+    /// The metrics the runtime keeps itself, in Prometheus text format: the
+    /// `bulwark_call_duration_seconds` histogram of every live dependency (keyed ones included).
+    /// Append this to the `metrics` exporter's output at scrape time.
+    pub fn render_metrics(&self) -> String {
+        use crate::dependency::metric_names::CALL_DURATION_SECONDS;
+        let mut out = format!(
+            "# HELP {CALL_DURATION_SECONDS} Duration of each attempt against a dependency\n# TYPE {CALL_DURATION_SECONDS} histogram\n"
+        );
+        let mut all = self
+            .inner
+            .all
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        all.retain(|w| w.strong_count() > 0);
+        for shared in all.iter().filter_map(std::sync::Weak::upgrade) {
+            shared.metrics.render_duration(&mut out);
+        }
+        out
     }
 
     /// Names of the registered dependencies and guards.

@@ -111,15 +111,11 @@ async fn calls_durations_and_circuit_state_are_recorded() {
         ),
         Some(1.0)
     );
-    assert_eq!(
-        value(
-            snapshotter,
-            MetricKind::Histogram,
-            names::CALL_DURATION_SECONDS,
-            &[dep_label]
-        ),
-        Some(15.0),
-        "one duration per attempt"
+    let text = rt.render_metrics();
+    assert!(
+        text.contains("bulwark_call_duration_seconds_count{dependency=\"dep\"} 15\n"),
+        "one duration per attempt:\n{text}"
     );
+    assert!(text.contains("# TYPE bulwark_call_duration_seconds histogram\n"));
     rt.shutdown().await;
 }

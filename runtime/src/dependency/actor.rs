@@ -14,7 +14,7 @@ use std::time::Duration;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tokio::task::JoinHandle;
 
-use crate::breaker::{CallOutcome, CircuitBreaker, State, Transition};
+use crate::breaker::{CallOutcome, CircuitBreaker, State, Transition, WindowKind};
 use crate::clock::Moment;
 use crate::policy::Policy;
 
@@ -216,8 +216,31 @@ impl<D: Dependency> ActorState<D> {
         shared.outcomes.clear_wake();
         let mut breaker = shared.breaker();
         let mut transitions: Vec<Transition> = Vec::new();
+        // Fast successes first (only their number is known), then the individual records.
+        let successes = shared.outcomes.take_successes();
+        shared.metrics.successes(successes);
+        let mut requests = successes;
+        let start = shared.clock.now().max(self.last_fed);
+        self.last_fed = start;
+        let fed = match breaker.config().window() {
+            // Beyond a count window's size, more successes change nothing.
+            WindowKind::Count { size } => successes.min(u64::from(*size)),
+            WindowKind::Time { .. } => successes,
+        };
+        for _ in 0..fed {
+            let rec = OutcomeRecord {
+                at: start,
+                duration_nanos: 0,
+                success: true,
+                admission: Admission::Normal,
+                first_attempt: true,
+            };
+            if let Some(t) = feed(&mut breaker, start, rec) {
+                transitions.push(t);
+            }
+        }
         while let Some(rec) = shared.outcomes.pop() {
-            shared.metrics.attempt_duration(rec.duration_nanos);
+            requests += u64::from(rec.first_attempt);
             let at = rec.at.max(self.last_fed);
             self.last_fed = at;
             if let Some(t) = feed(&mut breaker, at, rec) {
@@ -241,6 +264,7 @@ impl<D: Dependency> ActorState<D> {
                     duration_nanos: u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX),
                     success,
                     admission: Admission::Normal,
+                    first_attempt: true,
                 };
                 if let Some(t) = feed(&mut breaker, now, rec) {
                     transitions.push(t);
@@ -249,6 +273,9 @@ impl<D: Dependency> ActorState<D> {
         }
         if let Some(t) = breaker.poll(now) {
             transitions.push(t);
+        }
+        if requests > 0 {
+            shared.settings.load().budget.deposit_n(now, requests);
         }
         // Publish only on transitions: between them, handles own the gate's trial permits.
         for t in &transitions {
@@ -322,6 +349,7 @@ impl<D: Dependency> ActorState<D> {
                 duration_nanos: end.as_nanos().saturating_sub(start.as_nanos()),
                 success: status.healthy,
                 admission,
+                first_attempt: false,
             };
             let _ = shared.outcomes.push(rec, false, true);
             let _ = myself.cast(DependencyMsg::ProbeDone(status));

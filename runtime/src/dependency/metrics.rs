@@ -1,14 +1,16 @@
 //! The dependency's metrics, registered once and kept as handles.
 //!
 //! A `metrics` macro called per call costs ≈ 90 ns and a heap allocation here; a handle registered
-//! once costs ≈ 6 ns and none. So each dependency registers its series when it is created and the
-//! hot path only increments handles. Per-attempt durations are recorded by the actor when it drains
-//! outcomes, off the caller's path.
+//! once costs ≈ 6 ns and none. So each dependency registers its series when it is created; the
+//! caller's path touches no `metrics` handle at all on success (the actor adds the successes it
+//! drains in batches), and durations go to the dependency's own [`DurationHistogram`].
 
-use metrics::{Counter, Gauge, Histogram, counter, gauge, histogram};
+use metrics::{Counter, Gauge, counter, gauge};
 
 use crate::breaker::State;
 use crate::correlation::Priority;
+
+use super::histogram::DurationHistogram;
 
 /// Metric names (Prometheus conventions).
 pub mod names {
@@ -32,13 +34,8 @@ pub mod names {
 
 /// Describes every runtime metric once (units and help text), so exporters emit `# HELP`.
 pub fn describe() {
-    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    use metrics::{describe_counter, describe_gauge};
     describe_counter!(names::CALLS_TOTAL, "Guarded calls by final outcome");
-    describe_histogram!(
-        names::CALL_DURATION_SECONDS,
-        Unit::Seconds,
-        "Duration of each attempt against a dependency"
-    );
     describe_gauge!(
         names::CIRCUIT_STATE,
         "Circuit state: 0 closed, 1 open, 2 half-open, 3 forced-open, 4 disabled, 5 metrics-only"
@@ -94,7 +91,8 @@ impl CallOutcomeLabel {
 pub(crate) struct DependencyMetrics {
     name: String,
     calls: [Counter; 6],
-    duration: Histogram,
+    /// Attempt durations (rendered at scrape time).
+    pub(crate) duration: DurationHistogram,
     circuit_state: Gauge,
     retries: Counter,
     in_flight: [Gauge; 2],
@@ -118,7 +116,7 @@ impl DependencyMetrics {
             [Priority::Critical, Priority::NonCritical].map(|p| (metric, name.clone(), p.as_str()))
         };
         Self {
-            duration: histogram!(names::CALL_DURATION_SECONDS, "dependency" => name.clone()),
+            duration: DurationHistogram::default(),
             circuit_state: gauge!(names::CIRCUIT_STATE, "dependency" => name.clone()),
             retries: counter!(names::RETRIES_TOTAL, "dependency" => name.clone()),
             in_flight: per_class(names::BULKHEAD_IN_FLIGHT)
@@ -147,10 +145,17 @@ impl DependencyMetrics {
         self.in_flight[class(priority)].set(f64::from(value));
     }
 
-    pub(crate) fn attempt_duration(&self, nanos: u64) {
-        // Precision loss above 2^53 ns (104 days) is irrelevant here.
-        #[allow(clippy::cast_precision_loss)]
-        self.duration.record(nanos as f64 / 1e9);
+    /// Adds `n` successful calls (drained in a batch by the actor).
+    pub(crate) fn successes(&self, n: u64) {
+        if n > 0 {
+            self.calls[CallOutcomeLabel::Success as usize].increment(n);
+        }
+    }
+
+    /// Appends the duration histogram in Prometheus text format.
+    pub(crate) fn render_duration(&self, out: &mut String) {
+        self.duration
+            .render(names::CALL_DURATION_SECONDS, &self.name, out);
     }
 
     pub(crate) fn state(&self, state: State) {

@@ -14,15 +14,18 @@ mod error;
 mod execute;
 mod gate;
 mod handle;
+mod histogram;
 mod metrics;
 mod outcomes;
 mod shared;
+mod striped;
 mod traits;
 
 pub use actor::{BreakerCommand, DependencyMsg, PolicyUpdateError};
 pub use context::CallContext;
 pub use error::{CallError, StopReason};
 pub use handle::{Answer, AnswerSource, ControlError, DependencyHandle};
+pub use histogram::BUCKETS_SECONDS;
 pub use metrics::{describe as describe_metrics, names as metric_names};
 pub use shared::{DependencySnapshot, ProbeStatus, TransitionEvent, TransitionView};
 pub use traits::{Dependency, DependencyError, FailureKind, Probe};

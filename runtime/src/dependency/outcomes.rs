@@ -13,6 +13,7 @@ use crossbeam_queue::ArrayQueue;
 use crossbeam_utils::CachePadded;
 
 use super::gate::Admission;
+use super::striped::StripedCounter;
 use crate::clock::Moment;
 
 /// One finished attempt.
@@ -26,6 +27,8 @@ pub(crate) struct OutcomeRecord {
     pub(crate) success: bool,
     /// How it was admitted.
     pub(crate) admission: Admission,
+    /// Whether it was a call's first attempt (counts as a request for the retry budget).
+    pub(crate) first_attempt: bool,
 }
 
 /// Outcomes that did not fit in the ring.
@@ -48,6 +51,8 @@ struct OverflowCounters {
 /// The bounded outcome ring plus its overflow counters and wake-up flag.
 #[derive(Debug)]
 pub(crate) struct OutcomeSink {
+    /// Fast successes of ordinary calls: only their number matters to the breaker.
+    successes: StripedCounter,
     ring: ArrayQueue<OutcomeRecord>,
     half: usize,
     overflow: CachePadded<OverflowCounters>,
@@ -67,11 +72,23 @@ impl OutcomeSink {
     pub(crate) fn new(capacity: usize) -> Self {
         let capacity = capacity.max(2);
         Self {
+            successes: StripedCounter::default(),
             ring: ArrayQueue::new(capacity),
             half: capacity / 2,
             overflow: CachePadded::new(OverflowCounters::default()),
             wake_pending: CachePadded::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Counts a fast success of an ordinary call: one striped add, no wake-up.
+    #[inline]
+    pub(crate) fn success(&self) {
+        self.successes.increment();
+    }
+
+    /// Takes the number of fast successes since the last call.
+    pub(crate) fn take_successes(&self) -> u64 {
+        self.successes.take()
     }
 
     /// Records an outcome; `urgent` asks for a prompt drain (failure, trial, slow call).
@@ -139,6 +156,7 @@ mod tests {
             duration_nanos: 1,
             success,
             admission: Admission::Normal,
+            first_attempt: true,
         }
     }
 

@@ -118,6 +118,17 @@ impl RetryBudget {
         }
     }
 
+    /// Counts `n` requests at once (callers that report in batches).
+    pub fn deposit_n(&self, now: Moment, n: u64) {
+        let slot = self.rotate(now);
+        let amount = self
+            .deposit
+            .saturating_mul(i64::try_from(n).unwrap_or(i64::MAX));
+        if amount != 0 {
+            self.slots[slot].fetch_add(amount, Ordering::Relaxed);
+        }
+    }
+
     /// Takes one retry from the budget; `false` when the budget is spent.
     pub fn try_withdraw(&self, now: Moment) -> bool {
         let slot = self.rotate(now);
