@@ -126,8 +126,8 @@ fn install_recorder() {
 }
 
 fn single(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One caller: everything on one thread, as a request handler sees it.
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
@@ -200,9 +200,16 @@ fn single(c: &mut Criterion) {
         })
     });
     group.finish();
-
-    concurrent(c, &rt, &k);
     report_allocations(&rt, &k);
+    drop(k);
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let k = rt.block_on(contestants());
+    concurrent(c, &rt, &k);
     report_burst_rss(&rt, &k);
 }
 
