@@ -51,10 +51,7 @@ async fn actor_panic_mid_call_answers_every_caller_and_keeps_the_breaker() {
     // Trip the breaker, crash the actor again: the new incarnation still knows it is open.
     script.latency_ms.store(0, Ordering::SeqCst);
     script.fail_next.store(u32::MAX, Ordering::SeqCst);
-    for _ in 0..10 {
-        let _ = dep.call(1, ctx()).await;
-    }
-    assert_eq!(dep.flush().await.unwrap(), State::Open);
+    support::trip(&dep).await;
     dep.inject_actor_panic().unwrap();
     wait_for_restart(&dep, 2).await;
     assert_eq!(dep.state(), State::Open);

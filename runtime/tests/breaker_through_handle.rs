@@ -75,10 +75,7 @@ async fn half_open_trials_close_the_circuit() {
     let script = Arc::new(Scripted::failing(10));
     let rt = runtime_with(Arc::clone(&script), no_retry_policy()).await;
     let dep = rt.handle::<Shared>("dep").unwrap();
-    for _ in 0..10 {
-        let _ = dep.call(1, ctx()).await;
-    }
-    assert_eq!(dep.flush().await.unwrap(), State::Open);
+    support::trip(&dep).await;
 
     tokio::time::advance(Duration::from_secs(30)).await;
     dep.wait_for_state(State::HalfOpen).await;
@@ -96,10 +93,7 @@ async fn failed_trial_reopens() {
     let script = Arc::new(Scripted::failing(u32::MAX));
     let rt = runtime_with(Arc::clone(&script), no_retry_policy()).await;
     let dep = rt.handle::<Shared>("dep").unwrap();
-    for _ in 0..10 {
-        let _ = dep.call(1, ctx()).await;
-    }
-    assert_eq!(dep.flush().await.unwrap(), State::Open);
+    support::trip(&dep).await;
     tokio::time::advance(Duration::from_secs(30)).await;
     dep.wait_for_state(State::HalfOpen).await;
     let _ = dep.call(1, ctx()).await;
@@ -141,10 +135,7 @@ async fn recovery_is_detected_by_probes_without_traffic() {
     let script = Arc::new(Scripted::failing(10));
     let rt = runtime_with(Arc::clone(&script), no_retry_policy()).await;
     let dep = rt.handle::<Shared>("dep").unwrap();
-    for _ in 0..10 {
-        let _ = dep.call(1, ctx()).await;
-    }
-    assert_eq!(dep.flush().await.unwrap(), State::Open);
+    support::trip(&dep).await;
     script.healthy.store(true, Ordering::SeqCst);
     // No calls at all: the reset timer moves to half-open, probes are the trial calls.
     tokio::time::advance(Duration::from_secs(31)).await;
@@ -187,9 +178,7 @@ async fn manual_commands_and_policy_update() {
     dep.update_policy(policy.clone()).await.unwrap();
     assert_eq!(dep.policy(), policy);
     script.fail_next.store(10, Ordering::SeqCst);
-    for _ in 0..10 {
-        let _ = dep.call(1, ctx()).await;
-    }
+    support::call_n(&dep, 10).await;
     assert_eq!(dep.flush().await.unwrap(), State::Closed);
     rt.shutdown().await;
 }
@@ -200,9 +189,7 @@ async fn transitions_are_published_with_reasons() {
     let rt = runtime_with(Arc::clone(&script), no_retry_policy()).await;
     let dep = rt.handle::<Shared>("dep").unwrap();
     let mut events = dep.subscribe();
-    for _ in 0..10 {
-        let _ = dep.call(1, ctx()).await;
-    }
+    support::call_n(&dep, 10).await;
     let event = events.recv().await.unwrap();
     assert_eq!(event.transition.from, State::Closed);
     assert_eq!(event.transition.to, State::Open);

@@ -1,4 +1,4 @@
-//! Fault injection: wrap any [`Dependency`](crate::dependency::Dependency) in [`Chaos`] and change
+//! Fault injection: wrap any [`Dependency`] in [`Chaos`] and change
 //! its faults while it runs.
 //!
 //! A [`FaultPlan`] sets an error rate (transient or permanent errors), added latency drawn from a

@@ -148,3 +148,20 @@ pub async fn runtime_with(script: Arc<Scripted>, policy: Policy) -> Runtime {
 pub fn ctx() -> CallContext {
     CallContext::untracked()
 }
+
+/// Makes `n` calls, ignoring their results.
+pub async fn call_n(dep: &bulwark_runtime::dependency::DependencyHandle<Shared>, n: usize) {
+    for _ in 0..n {
+        let _ = dep.call(1, ctx()).await;
+    }
+}
+
+/// Makes the 10 calls the test breaker needs to decide (the script must be failing), and checks
+/// that it opened.
+pub async fn trip(dep: &bulwark_runtime::dependency::DependencyHandle<Shared>) {
+    call_n(dep, 10).await;
+    assert_eq!(
+        dep.flush().await.unwrap(),
+        bulwark_runtime::breaker::State::Open
+    );
+}
