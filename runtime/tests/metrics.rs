@@ -7,7 +7,6 @@ mod support;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use bulwark_runtime::breaker::State;
 use bulwark_runtime::dependency::metric_names as names;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use metrics_util::{CompositeKey, MetricKind};
