@@ -22,13 +22,34 @@ pub const CORRELATION_FIELD: &str = "correlation_id";
 pub const MAX_CORRELATION_LEN: usize = 128;
 
 /// An opaque, cheap-to-clone request identifier.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct CorrelationId(Arc<str>);
+#[derive(Clone)]
+pub struct CorrelationId(Repr);
+
+/// A generated or received ID is shared; a fixed one (background work) costs nothing to clone.
+#[derive(Clone)]
+enum Repr {
+    Shared(Arc<str>),
+    Static(&'static str),
+}
+
+impl PartialEq for CorrelationId {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for CorrelationId {}
+
+impl std::hash::Hash for CorrelationId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
 
 impl CorrelationId {
     /// A fresh UUID v7.
     pub fn generate() -> Self {
-        Self(Arc::from(uuid::Uuid::now_v7().to_string()))
+        Self(Repr::Shared(Arc::from(uuid::Uuid::now_v7().to_string())))
     }
 
     /// Accepts `value` when it is a valid correlation ID (1–128 printable ASCII characters, no
@@ -37,7 +58,7 @@ impl CorrelationId {
         let valid = !value.is_empty()
             && value.len() <= MAX_CORRELATION_LEN
             && value.bytes().all(|b| b.is_ascii_graphic());
-        valid.then(|| Self(Arc::from(value)))
+        valid.then(|| Self(Repr::Shared(Arc::from(value))))
     }
 
     /// The incoming header value when valid, else a fresh ID.
@@ -45,27 +66,36 @@ impl CorrelationId {
         value.and_then(Self::parse).unwrap_or_else(Self::generate)
     }
 
+    /// A fixed ID for work that belongs to no request (probes, background jobs). Cloning it never
+    /// touches a reference count. The text is not validated: use a literal of printable ASCII.
+    pub const fn from_static(value: &'static str) -> Self {
+        Self(Repr::Static(value))
+    }
+
     /// The ID as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            Repr::Shared(s) => s,
+            Repr::Static(s) => s,
+        }
     }
 }
 
 impl fmt::Display for CorrelationId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for CorrelationId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CorrelationId({})", self.0)
+        write!(f, "CorrelationId({})", self.as_str())
     }
 }
 
 impl Serialize for CorrelationId {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
+        serializer.serialize_str(self.as_str())
     }
 }
 

@@ -56,6 +56,8 @@ async fn calls_durations_and_circuit_state_are_recorded() {
     script.fail_next.store(u32::MAX, Ordering::SeqCst);
     support::trip(&dep).await;
     let _ = dep.call(1, ctx()).await;
+    // Counts kept on per-thread stripes reach the recorder when the actor drains them.
+    dep.flush().await.unwrap();
 
     let snapshot = read(&snapshotter);
     let snapshotter = &snapshot[..];

@@ -219,6 +219,7 @@ impl<D: Dependency> ActorState<D> {
         // Fast successes first (only their number is known), then the individual records.
         let successes = shared.outcomes.take_successes();
         shared.metrics.successes(successes);
+        shared.metrics.flush_refusals();
         let mut requests = successes;
         let start = shared.clock.now().max(self.last_fed);
         self.last_fed = start;

@@ -1,14 +1,12 @@
 //! [`CallContext`]: who is calling, until when, how important it is, which attempt this is.
 
-use std::sync::LazyLock;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use crate::correlation::{CorrelationId, Priority};
 
-static UNTRACKED: LazyLock<CorrelationId> =
-    LazyLock::new(|| CorrelationId::parse("untracked").unwrap_or_else(CorrelationId::generate));
+const UNTRACKED: CorrelationId = CorrelationId::from_static("untracked");
 
 /// Everything a guarded call carries besides its request.
 #[derive(Debug, Clone)]
@@ -34,7 +32,7 @@ impl CallContext {
     /// A context for work that belongs to no request (probes, background jobs, adapters). Shares
     /// one static correlation ID, so creating it never allocates.
     pub fn untracked() -> Self {
-        Self::new(UNTRACKED.clone())
+        Self::new(UNTRACKED)
     }
 
     /// Sets an absolute deadline.

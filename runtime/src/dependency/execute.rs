@@ -194,7 +194,7 @@ where
 #[inline]
 fn admit(shared: &Shared, now: impl FnOnce() -> Moment) -> Result<Admission, CallError> {
     shared.gate.admit(now).map_err(|refused| {
-        shared.metrics.call(CallOutcomeLabel::CircuitOpen);
+        shared.metrics.refused();
         CallError::CircuitOpen {
             dependency: Arc::clone(&shared.name),
             state: refused.state,

@@ -11,6 +11,7 @@ use crate::breaker::State;
 use crate::correlation::Priority;
 
 use super::histogram::DurationHistogram;
+use super::striped::StripedCounter;
 
 /// Metric names (Prometheus conventions).
 pub mod names {
@@ -91,6 +92,8 @@ impl CallOutcomeLabel {
 pub(crate) struct DependencyMetrics {
     name: String,
     calls: [Counter; 6],
+    /// Open-circuit refusals since the actor last flushed them into `calls`.
+    refused: StripedCounter,
     /// Attempt durations (rendered at scrape time).
     pub(crate) duration: DurationHistogram,
     circuit_state: Gauge,
@@ -124,6 +127,7 @@ impl DependencyMetrics {
             rejected: per_class(names::BULKHEAD_REJECTED_TOTAL)
                 .map(|(m, d, p)| counter!(m, "dependency" => d, "priority" => p)),
             calls,
+            refused: StripedCounter::default(),
             name,
         }
     }
@@ -143,6 +147,20 @@ impl DependencyMetrics {
 
     pub(crate) fn in_flight(&self, priority: Priority, value: u32) {
         self.in_flight[class(priority)].set(f64::from(value));
+    }
+
+    /// Counts an open-circuit refusal on the caller's stripe (flushed by the actor).
+    #[inline]
+    pub(crate) fn refused(&self) {
+        self.refused.increment();
+    }
+
+    /// Moves the refusals counted on stripes into `bulwark_calls_total{outcome="circuit_open"}`.
+    pub(crate) fn flush_refusals(&self) {
+        let n = self.refused.take();
+        if n > 0 {
+            self.calls[CallOutcomeLabel::CircuitOpen as usize].increment(n);
+        }
     }
 
     /// Adds `n` successful calls (drained in a batch by the actor).
