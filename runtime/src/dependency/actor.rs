@@ -278,6 +278,7 @@ impl<D: Dependency> ActorState<D> {
         if requests > 0 {
             shared.settings.load().budget.deposit_n(now, requests);
         }
+        shared.gate.set_coarse_now(now);
         // Publish only on transitions: between them, handles own the gate's trial permits.
         for t in &transitions {
             shared.publish(&breaker, t);
@@ -315,7 +316,7 @@ impl<D: Dependency> ActorState<D> {
             return;
         }
         let clock = shared.clock.clone();
-        let Ok(admission) = shared.gate.admit(|| clock.now()) else {
+        let Ok(admission) = shared.gate.admit() else {
             // Real traffic holds the trial permits: no probe needed.
             return;
         };

@@ -59,7 +59,7 @@ where
     let clock = &shared.clock;
     // Admission first: an open circuit is refused before the clock, the settings or the budget are
     // touched.
-    let mut admission = admit(shared, || clock.now())?;
+    let mut admission = admit(shared)?;
     let start = clock.now();
     let (attempt_timeout, max_retries) = {
         let settings = shared.settings.load();
@@ -70,7 +70,7 @@ where
     let mut now = start;
     loop {
         if attempt > 1 {
-            admission = admit(shared, || now)?;
+            admission = admit(shared)?;
         }
         let priority = ctx.priority();
         let (permit, attempt_start) = match shared.bulkhead.try_acquire(priority) {
@@ -192,8 +192,8 @@ where
 
 /// Checks the published breaker state; a refusal is counted and returned as the call's error.
 #[inline]
-fn admit(shared: &Shared, now: impl FnOnce() -> Moment) -> Result<Admission, CallError> {
-    shared.gate.admit(now).map_err(|refused| {
+fn admit(shared: &Shared) -> Result<Admission, CallError> {
+    shared.gate.admit().map_err(|refused| {
         shared.metrics.refused();
         CallError::CircuitOpen {
             dependency: Arc::clone(&shared.name),

@@ -33,6 +33,9 @@ pub(crate) struct Gate {
     state: AtomicU8,
     trial_permits: AtomicU32,
     open_until: AtomicU64,
+    /// The actor's latest reading of the clock (every drain, at least every housekeeping tick):
+    /// refusals compute `Retry-After` from it instead of reading the clock themselves.
+    coarse_now: AtomicU64,
     slow_call_nanos: AtomicU64,
 }
 
@@ -42,13 +45,16 @@ impl Gate {
             state: AtomicU8::new(state.gauge()),
             trial_permits: AtomicU32::new(0),
             open_until: AtomicU64::new(0),
+            coarse_now: AtomicU64::new(0),
             slow_call_nanos: AtomicU64::new(nanos(slow_call)),
         }
     }
 
-    /// Decides admission from the published state.
+    /// Decides admission from the published state. A refusal's `retry_after` is computed from the
+    /// actor's coarse clock (accurate to a housekeeping tick, 250 ms; `Retry-After` is whole
+    /// seconds on the wire), so refusing never reads the clock.
     #[inline]
-    pub(crate) fn admit(&self, now: impl FnOnce() -> Moment) -> Result<Admission, Refused> {
+    pub(crate) fn admit(&self) -> Result<Admission, Refused> {
         let state = State::from_gauge(self.state.load(Ordering::Acquire)).unwrap_or(State::Closed);
         match state {
             State::Closed | State::Disabled | State::MetricsOnly => Ok(Admission::Normal),
@@ -66,8 +72,9 @@ impl Gate {
             }
             State::Open | State::ForcedOpen => {
                 let until = Moment::from_nanos(self.open_until.load(Ordering::Relaxed));
+                let now = Moment::from_nanos(self.coarse_now.load(Ordering::Relaxed));
                 let retry_after =
-                    (state == State::Open).then(|| until.saturating_duration_since(now()));
+                    (state == State::Open).then(|| until.saturating_duration_since(now));
                 Err(Refused { state, retry_after })
             }
         }
@@ -91,6 +98,11 @@ impl Gate {
         self.open_until
             .store(open_until.map_or(0, Moment::as_nanos), Ordering::Release);
         self.state.store(state.gauge(), Ordering::Release);
+    }
+
+    /// Records the actor's latest clock reading (actor only).
+    pub(crate) fn set_coarse_now(&self, now: Moment) {
+        self.coarse_now.fetch_max(now.as_nanos(), Ordering::Relaxed);
     }
 
     /// Publishes the slow-call threshold (actor only).
@@ -118,16 +130,15 @@ mod tests {
     #[test]
     fn closed_admits_normally() {
         let gate = Gate::new(State::Closed, Duration::from_secs(1));
-        assert_eq!(gate.admit(|| Moment::ZERO), Ok(Admission::Normal));
+        assert_eq!(gate.admit(), Ok(Admission::Normal));
     }
 
     #[test]
     fn open_refuses_with_retry_after() {
         let gate = Gate::new(State::Closed, Duration::from_secs(1));
         gate.publish(State::Open, 0, Some(Moment::ZERO + Duration::from_secs(30)));
-        let refused = gate
-            .admit(|| Moment::ZERO + Duration::from_secs(10))
-            .unwrap_err();
+        gate.set_coarse_now(Moment::ZERO + Duration::from_secs(10));
+        let refused = gate.admit().unwrap_err();
         assert_eq!(refused.state, State::Open);
         assert_eq!(refused.retry_after, Some(Duration::from_secs(20)));
     }
@@ -136,18 +147,16 @@ mod tests {
     fn half_open_hands_out_exactly_its_permits() {
         let gate = Gate::new(State::Closed, Duration::from_secs(1));
         gate.publish(State::HalfOpen, 3, None);
-        let admitted = (0..10)
-            .filter(|_| gate.admit(|| Moment::ZERO).is_ok())
-            .count();
+        let admitted = (0..10).filter(|_| gate.admit().is_ok()).count();
         assert_eq!(admitted, 3);
         gate.return_trial();
-        assert_eq!(gate.admit(|| Moment::ZERO), Ok(Admission::Trial));
+        assert_eq!(gate.admit(), Ok(Admission::Trial));
     }
 
     #[test]
     fn forced_open_has_no_retry_after() {
         let gate = Gate::new(State::Closed, Duration::from_secs(1));
         gate.publish(State::ForcedOpen, 0, None);
-        assert_eq!(gate.admit(|| Moment::ZERO).unwrap_err().retry_after, None);
+        assert_eq!(gate.admit().unwrap_err().retry_after, None);
     }
 }

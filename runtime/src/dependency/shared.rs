@@ -196,6 +196,7 @@ impl Shared {
     /// permits, and re-publishing the state machine's view would hand out permits twice.
     pub(crate) fn publish(&self, breaker: &CircuitBreaker, t: &Transition) {
         let state = breaker.state();
+        self.gate.set_coarse_now(t.at);
         self.gate.publish(
             state,
             breaker.half_open_permits_left(),
