@@ -223,21 +223,29 @@ fn full_run() -> bool {
     std::env::args().any(|a| a == "--bench")
 }
 
-/// Runs `iters` calls split over 64 tasks, returns the wall time.
-fn run_concurrent<F, Fut>(rt: &tokio::runtime::Runtime, iters: u64, make: F) -> Duration
-where
-    F: Fn() -> Fut,
+/// Measures `iters` calls split over 64 tasks; `task(per)` builds one caller making `per` calls.
+fn bench_64<F, Fut>(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    rt: &tokio::runtime::Runtime,
+    name: &str,
+    task: F,
+) where
+    F: Fn(u64) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let _ = iters;
-    rt.block_on(async {
-        let start = Instant::now();
-        let tasks: Vec<_> = (0..CALLERS).map(|_| tokio::spawn(make())).collect();
-        for t in tasks {
-            t.await.unwrap();
-        }
-        start.elapsed()
-    })
+    group.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let per = iters.div_ceil(CALLERS as u64);
+            rt.block_on(async {
+                let start = Instant::now();
+                let tasks: Vec<_> = (0..CALLERS).map(|_| tokio::spawn(task(per))).collect();
+                for t in tasks {
+                    t.await.unwrap();
+                }
+                start.elapsed()
+            })
+        })
+    });
 }
 
 fn concurrent(c: &mut Criterion, rt: &tokio::runtime::Runtime, k: &Contestants) {
@@ -247,73 +255,48 @@ fn concurrent(c: &mut Criterion, rt: &tokio::runtime::Runtime, k: &Contestants) 
         .warm_up_time(Duration::from_secs(1))
         .sample_size(20)
         .throughput(Throughput::Elements(1));
-    group.bench_function("bulwark", |b| {
-        b.iter_custom(|iters| {
-            let per = iters.div_ceil(CALLERS as u64);
-            run_concurrent(rt, iters, || {
-                let h = k.bulwark.clone();
-                async move {
-                    for i in 0..per {
-                        black_box(h.call(i, CallContext::untracked()).await.unwrap());
-                    }
-                }
-            })
-        })
+    bench_64(&mut group, rt, "bulwark", |per| {
+        let h = k.bulwark.clone();
+        async move {
+            for i in 0..per {
+                black_box(h.call(i, CallContext::untracked()).await.unwrap());
+            }
+        }
     });
-    group.bench_function("bulwark_open_reject", |b| {
-        b.iter_custom(|iters| {
-            let per = iters.div_ceil(CALLERS as u64);
-            run_concurrent(rt, iters, || {
-                let h = k.open.clone();
-                async move {
-                    for i in 0..per {
-                        black_box(h.call(i, CallContext::untracked()).await.is_err());
-                    }
-                }
-            })
-        })
+    bench_64(&mut group, rt, "bulwark_open_reject", |per| {
+        let h = k.open.clone();
+        async move {
+            for i in 0..per {
+                black_box(h.call(i, CallContext::untracked()).await.is_err());
+            }
+        }
     });
-    group.bench_function("tower_stack", |b| {
-        let svc = tower_stack();
-        b.iter_custom(|iters| {
-            let per = iters.div_ceil(CALLERS as u64);
-            run_concurrent(rt, iters, || {
-                let mut svc = svc.clone();
-                async move {
-                    for i in 0..per {
-                        black_box(svc.ready().await.unwrap().call(i).await.unwrap());
-                    }
-                }
-            })
-        })
+    let svc = tower_stack();
+    bench_64(&mut group, rt, "tower_stack", |per| {
+        let mut svc = svc.clone();
+        async move {
+            for i in 0..per {
+                black_box(svc.ready().await.unwrap().call(i).await.unwrap());
+            }
+        }
     });
-    group.bench_function("ractor_call", |b| {
-        b.iter_custom(|iters| {
-            let per = iters.div_ceil(CALLERS as u64);
-            run_concurrent(rt, iters, || {
-                let echo = k.echo.clone();
-                async move {
-                    for i in 0..per {
-                        black_box(ractor::call!(echo, EchoMsg::Echo, i).unwrap());
-                    }
-                }
-            })
-        })
+    bench_64(&mut group, rt, "ractor_call", |per| {
+        let echo = k.echo.clone();
+        async move {
+            for i in 0..per {
+                black_box(ractor::call!(echo, EchoMsg::Echo, i).unwrap());
+            }
+        }
     });
-    group.bench_function("mpsc_floor", |b| {
-        b.iter_custom(|iters| {
-            let per = iters.div_ceil(CALLERS as u64);
-            run_concurrent(rt, iters, || {
-                let tx = k.mpsc.clone();
-                async move {
-                    for i in 0..per {
-                        let (otx, orx) = tokio::sync::oneshot::channel();
-                        tx.send((i, otx)).await.unwrap();
-                        black_box(orx.await.unwrap());
-                    }
-                }
-            })
-        })
+    bench_64(&mut group, rt, "mpsc_floor", |per| {
+        let tx = k.mpsc.clone();
+        async move {
+            for i in 0..per {
+                let (otx, orx) = tokio::sync::oneshot::channel();
+                tx.send((i, otx)).await.unwrap();
+                black_box(orx.await.unwrap());
+            }
+        }
     });
     group.finish();
 }
