@@ -4,83 +4,62 @@
 //! flight and at most `max_queue` callers waiting for a slot. The classes never share capacity, so
 //! a flood of non-critical work (batch jobs, enrichment) cannot take the slots that critical work
 //! (logins, paid requests) needs. When a class is full and its queue too, the call is rejected at
-//! once with [`BulkheadRejected`]: nothing in the bulkhead grows without bound.
+//! once with [`BulkheadRejected::QueueFull`]; a queued caller whose deadline passes gets
+//! [`BulkheadRejected::Timeout`]. Nothing in the bulkhead grows without bound: the only memory a
+//! waiter uses is its own future, and at most `max_queue` of them wait per class.
 //!
-//! The fast path is lock-free: one atomic compare-and-swap to admit, one atomic decrement to
-//! release. Waiters park on a `tokio::sync::Notify` and are woken one per released slot.
+//! Defaults ([`BulkheadConfig::default`]): critical 32 in flight + 32 queued, non-critical
+//! 64 + 64. Critical work is rarer but must always find room, so it gets its own, smaller pool.
+//!
+//! - **Fast path**: lock-free and allocation-free — one relaxed load (is anyone queued?) and one
+//!   compare-and-swap to admit, one decrement to release; the per-call counters sit on their own
+//!   cache lines.
+//! - **Queue**: waiters park on a `tokio::sync::Notify` and are woken one per released slot.
+//!   Newcomers queue behind waiters instead of barging past them, and no wake-up is lost (see
+//!   the notes in `class.rs`). A waiter dropped half-way gives its queue place back.
+//! - **Resizing** ([`Bulkhead::resize`]) takes effect at once: growing wakes waiters, shrinking
+//!   lets the calls in flight finish and admits new ones only below the new limit.
 //!
 //! ```
-//! use bulwark_runtime::bulkhead::{Bulkhead, BulkheadConfig, ClassLimits};
+//! use std::time::Duration;
+//! use bulwark_runtime::bulkhead::{Bulkhead, BulkheadConfig, BulkheadRejected, ClassLimits};
 //! use bulwark_runtime::correlation::Priority;
 //!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 //! let config = BulkheadConfig::builder()
-//!     .critical(ClassLimits { max_concurrent: 1, max_queue: 0 })
+//!     .critical(ClassLimits { max_concurrent: 1, max_queue: 1 })
 //!     .build()
 //!     .unwrap();
 //! let bulkhead = Bulkhead::new(&config);
 //! let held = bulkhead.try_acquire(Priority::Critical).unwrap();
 //! assert!(bulkhead.try_acquire(Priority::Critical).is_none(), "critical class is full");
 //! assert!(bulkhead.try_acquire(Priority::NonCritical).is_some(), "other class unaffected");
+//!
+//! // A queued caller waits until its deadline, then is refused with a typed error.
+//! let deadline = tokio::time::Instant::now() + Duration::from_millis(50);
+//! let refused = bulkhead.acquire(Priority::Critical, Some(deadline)).await.unwrap_err();
+//! assert_eq!(refused, BulkheadRejected::Timeout { priority: Priority::Critical });
+//!
 //! drop(held);
-//! assert_eq!(bulkhead.in_flight(Priority::Critical), 0);
+//! assert!(bulkhead.acquire(Priority::Critical, Some(deadline)).await.is_ok());
+//! assert_eq!(bulkhead.in_flight(Priority::Critical), 0, "the permit above was dropped");
+//! assert_eq!(bulkhead.snapshot().critical.rejected_total, 1);
+//! # }
 //! ```
 
 mod class;
 mod config;
+mod error;
+mod permit;
 
 use serde::Serialize;
 
 use crate::correlation::Priority;
 
-use class::Class;
+use class::{Class, Refusal};
 pub use config::{BulkheadConfig, BulkheadConfigBuilder, ClassLimits, InvalidBulkheadConfig};
-
-/// Why the bulkhead refused a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum BulkheadRejected {
-    /// Every slot and every queue place of the class is taken.
-    #[error("bulkhead full ({priority})")]
-    QueueFull {
-        /// The class.
-        priority: Priority,
-    },
-    /// The caller's deadline passed while it waited for a slot.
-    #[error("bulkhead wait timed out ({priority})")]
-    Timeout {
-        /// The class.
-        priority: Priority,
-    },
-}
-
-impl BulkheadRejected {
-    /// The class that refused.
-    pub fn priority(&self) -> Priority {
-        match self {
-            Self::QueueFull { priority } | Self::Timeout { priority } => *priority,
-        }
-    }
-}
-
-/// A slot in the bulkhead; released when dropped.
-#[derive(Debug)]
-#[must_use = "the slot is released when the permit is dropped"]
-pub struct BulkheadPermit<'a> {
-    class: &'a Class,
-    priority: Priority,
-}
-
-impl BulkheadPermit<'_> {
-    /// The class of the slot.
-    pub fn priority(&self) -> Priority {
-        self.priority
-    }
-}
-
-impl Drop for BulkheadPermit<'_> {
-    fn drop(&mut self) {
-        self.class.release();
-    }
-}
+pub use error::BulkheadRejected;
+pub use permit::BulkheadPermit;
 
 /// Occupancy of one class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -93,7 +72,7 @@ pub struct ClassSnapshot {
     pub max_concurrent: u32,
     /// Queue limit.
     pub max_queue: u32,
-    /// Calls refused since start.
+    /// Calls refused by [`Bulkhead::acquire`] since start (queue full or wait timed out).
     pub rejected_total: u64,
 }
 
@@ -129,17 +108,22 @@ impl Bulkhead {
         }
     }
 
-    /// Takes a slot if one is free; never waits.
+    /// Takes a slot if one is free and nobody of the class is queued for it; never waits.
+    ///
+    /// `None` is not counted as a rejection: the caller may go on to [`acquire`](Self::acquire).
     #[inline]
     pub fn try_acquire(&self, priority: Priority) -> Option<BulkheadPermit<'_>> {
         let class = self.class(priority);
         // `then`, not `then_some`: an eagerly built permit would release a slot on drop.
         class
             .try_acquire()
-            .then(|| BulkheadPermit { class, priority })
+            .then(|| BulkheadPermit::taken(class, priority))
     }
 
-    /// Takes a slot, waiting in the class's bounded queue until one frees or `deadline` passes.
+    /// Takes a slot, waiting in the class's bounded queue until one frees or `deadline` passes
+    /// (`None`: wait as long as it takes). Refused at once when the queue is full.
+    ///
+    /// Cancel-safe: dropping the future gives its queue place back.
     pub async fn acquire(
         &self,
         priority: Priority,
@@ -149,13 +133,12 @@ impl Bulkhead {
         class
             .acquire(deadline)
             .await
-            .map(|()| BulkheadPermit { class, priority })
-            .map_err(|timed_out| {
+            .map(|()| BulkheadPermit::taken(class, priority))
+            .map_err(|refusal| {
                 class.count_rejection();
-                if timed_out {
-                    BulkheadRejected::Timeout { priority }
-                } else {
-                    BulkheadRejected::QueueFull { priority }
+                match refusal {
+                    Refusal::Timeout => BulkheadRejected::Timeout { priority },
+                    Refusal::QueueFull => BulkheadRejected::QueueFull { priority },
                 }
             })
     }

@@ -1,0 +1,34 @@
+//! [`BulkheadPermit`]: one slot, released when dropped.
+
+use super::class::Class;
+use crate::correlation::Priority;
+
+/// A slot in the bulkhead; dropping it frees the slot and wakes one waiter of its class.
+///
+/// The permit borrows the [`Bulkhead`](super::Bulkhead), so a slot can never outlive it and can
+/// never be released twice.
+#[derive(Debug)]
+#[must_use = "the slot is released when the permit is dropped"]
+pub struct BulkheadPermit<'a> {
+    class: &'a Class,
+    priority: Priority,
+}
+
+impl<'a> BulkheadPermit<'a> {
+    /// Wraps a slot already taken from `class`. Only the bulkhead builds permits, and only after
+    /// a successful admission (never eagerly: dropping a permit releases a slot).
+    pub(super) fn taken(class: &'a Class, priority: Priority) -> Self {
+        Self { class, priority }
+    }
+
+    /// The class of the slot.
+    pub fn priority(&self) -> Priority {
+        self.priority
+    }
+}
+
+impl Drop for BulkheadPermit<'_> {
+    fn drop(&mut self) {
+        self.class.release();
+    }
+}
