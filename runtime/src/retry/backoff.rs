@@ -75,7 +75,20 @@ impl Default for ExponentialBackoff {
 }
 
 impl ExponentialBackoff {
-    /// A validated backoff: `multiplier >= 1`, `initial <= max`.
+    /// A validated backoff: `multiplier` finite and `>= 1`, `initial <= max`. Every delay then
+    /// lies in `[base_delay(retry), base_delay(retry) + jitter]`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bulwark_runtime::retry::{Backoff, ExponentialBackoff};
+    ///
+    /// let ms = Duration::from_millis;
+    /// let b = ExponentialBackoff::new(ms(100), 2.0, ms(2_000), ms(100)).unwrap();
+    /// assert_eq!(b.base_delay(3), ms(400));
+    /// assert_eq!(b.base_delay(u32::MAX), ms(2_000));
+    /// assert!((ms(400)..=ms(500)).contains(&b.delay(3)));
+    /// assert!(ExponentialBackoff::new(ms(100), 0.5, ms(2_000), ms(0)).is_err());
+    /// ```
     pub fn new(
         initial: Duration,
         multiplier: f64,
@@ -133,7 +146,7 @@ impl Backoff for ExponentialBackoff {
         if self.jitter.is_zero() {
             return base;
         }
-        base + rand::rng().random_range(Duration::ZERO..=self.jitter)
+        base.saturating_add(rand::rng().random_range(Duration::ZERO..=self.jitter))
     }
 }
 

@@ -9,10 +9,41 @@
 //! may not exceed `retry_ratio` × the requests over the same window (Envoy and Finagle use 20 %),
 //! plus a small reserve of `min_retries_per_sec` so a lightly used dependency can still retry at
 //! all. When a dependency is healthy the budget is never felt; when it is down, the fleet's extra
-//! load is capped at 20 % instead of 300 %.
+//! load is capped at 20 % instead of 300 %. `max_retries` still bounds one call's latency; the
+//! budget bounds the fleet's load. Both apply: [`RetryPolicy::decide`](super::RetryPolicy::decide)
+//! first, then [`RetryBudget::try_withdraw`].
 //!
-//! The budget is lock-free: a ring of time slots of atomic balances. A deposit (every request) is
-//! one relaxed load and one atomic add; a withdrawal (every retry) sums the ring.
+//! # How
+//!
+//! A ring of ten time slots of atomic balances covers the window (`ttl / 10` per slot). Every
+//! request deposits `retry_ratio` (in fixed point, × 1000) into the current slot, every retry
+//! withdraws 1; slots older than `ttl` are cleared as the window moves, so old traffic stops
+//! counting. A deposit is one relaxed load and one relaxed add, no lock and no allocation; a
+//! withdrawal sums the ten slots.
+//!
+//! The accounting is deliberately approximate under contention, like Finagle's and tower's: a
+//! deposit racing with the window's move to a new slot may be lost (fewer retries, the safe side),
+//! and concurrent withdrawals may together overdraw by at most one retry each.
+//!
+//! ```
+//! use std::time::Duration;
+//! use bulwark_runtime::clock::Moment;
+//! use bulwark_runtime::retry::RetryBudget;
+//!
+//! // 20 % of requests, plus 1 retry/s reserve over a 10 s window.
+//! let budget = RetryBudget::new(Duration::from_secs(10), 1, 0.2).unwrap();
+//! let now = Moment::ZERO + Duration::from_secs(1);
+//! for _ in 0..100 {
+//!     budget.deposit(now); // every first attempt
+//! }
+//! let mut retries = 0;
+//! while budget.try_withdraw(now) { // every retry
+//!     retries += 1;
+//! }
+//! assert_eq!(retries, 20 + 10);
+//! // Ten seconds later the requests have left the window; only the reserve is left.
+//! assert_eq!(budget.available(now + Duration::from_secs(11)), 10);
+//! ```
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
@@ -93,8 +124,8 @@ impl RetryBudget {
         // ttl is at most 60 s, so these products fit easily.
         #[allow(clippy::cast_possible_truncation)]
         let deposit = (f64::from(retry_ratio) * SCALE as f64).round() as i64;
-        let reserve =
-            i64::from(min_retries_per_sec) * i64::try_from(ttl.as_secs()).unwrap_or(60) * SCALE;
+        #[allow(clippy::cast_possible_truncation)]
+        let reserve = (f64::from(min_retries_per_sec) * ttl.as_secs_f64()).floor() as i64 * SCALE;
         Ok(Self {
             slots: std::array::from_fn(|_| AtomicI64::new(0)),
             epoch: AtomicU64::new(0),
@@ -109,29 +140,33 @@ impl RetryBudget {
         Self::new(config.ttl, config.min_retries_per_sec, config.retry_ratio)
     }
 
-    /// Counts a request (a first attempt).
+    /// Counts a request (a first attempt). Cheap: one relaxed load and one relaxed add.
+    ///
+    /// A `now` older than the window (a moment read long before) counts for nothing.
     #[inline]
     pub fn deposit(&self, now: Moment) {
-        let slot = self.rotate(now);
-        if self.deposit != 0 {
+        if let Some(slot) = self.rotate(now)
+            && self.deposit != 0
+        {
             self.slots[slot].fetch_add(self.deposit, Ordering::Relaxed);
         }
     }
 
     /// Counts `n` requests at once (callers that report in batches).
     pub fn deposit_n(&self, now: Moment, n: u64) {
-        let slot = self.rotate(now);
         let amount = self
             .deposit
             .saturating_mul(i64::try_from(n).unwrap_or(i64::MAX));
-        if amount != 0 {
+        if let Some(slot) = self.rotate(now)
+            && amount != 0
+        {
             self.slots[slot].fetch_add(amount, Ordering::Relaxed);
         }
     }
 
-    /// Takes one retry from the budget; `false` when the budget is spent.
+    /// Takes one retry from the budget; `false` when the budget is spent (then do not retry).
     pub fn try_withdraw(&self, now: Moment) -> bool {
-        let slot = self.rotate(now);
+        let slot = self.rotate(now).unwrap_or_else(|| self.newest_slot());
         if self.balance() < SCALE {
             return false;
         }
@@ -140,9 +175,9 @@ impl RetryBudget {
     }
 
     /// Retries currently affordable (whole retries, reserve included).
-    pub fn available(&self, now: Moment) -> i64 {
+    pub fn available(&self, now: Moment) -> u64 {
         self.rotate(now);
-        self.balance() / SCALE
+        u64::try_from(self.balance() / SCALE).unwrap_or(0)
     }
 
     fn balance(&self) -> i64 {
@@ -154,9 +189,14 @@ impl RetryBudget {
                 .sum::<i64>()
     }
 
-    /// Moves the window to `now`, clearing slots that fell out of it; returns the current slot.
+    fn newest_slot(&self) -> usize {
+        (self.epoch.load(Ordering::Relaxed) % SLOTS as u64) as usize
+    }
+
+    /// Moves the window to `now`, clearing slots that fell out of it; returns `now`'s slot, or
+    /// `None` when `now` is already older than the window.
     #[inline]
-    fn rotate(&self, now: Moment) -> usize {
+    fn rotate(&self, now: Moment) -> Option<usize> {
         let epoch = now.as_nanos() / self.slot_nanos;
         let mut current = self.epoch.load(Ordering::Relaxed);
         while epoch > current {
@@ -176,7 +216,10 @@ impl RetryBudget {
                 Err(actual) => current = actual,
             }
         }
-        (epoch % SLOTS as u64) as usize
+        if epoch + (SLOTS as u64) <= current {
+            return None;
+        }
+        Some((epoch % SLOTS as u64) as usize)
     }
 }
 
@@ -224,6 +267,27 @@ mod tests {
         assert_eq!(budget.available(at(11_000)), 0, "old deposits expire");
         budget.deposit(at(11_000));
         assert_eq!(budget.available(at(11_000)), 1);
+    }
+
+    #[test]
+    fn a_moment_older_than_the_window_counts_for_nothing() {
+        let budget = RetryBudget::new(Duration::from_secs(10), 0, 1.0).unwrap();
+        budget.deposit(at(20_000));
+        budget.deposit(at(5_000)); // read long ago, reported late
+        assert_eq!(budget.available(at(20_000)), 1);
+        budget.deposit(at(15_000)); // late but still inside the window
+        assert_eq!(budget.available(at(20_000)), 2);
+        assert!(
+            budget.try_withdraw(at(1_000)),
+            "a stale withdrawal is charged to now"
+        );
+        assert_eq!(budget.available(at(20_000)), 1);
+    }
+
+    #[test]
+    fn fractional_windows_scale_the_reserve() {
+        let budget = RetryBudget::new(Duration::from_millis(1_500), 10, 0.0).unwrap();
+        assert_eq!(budget.available(at(0)), 15);
     }
 
     #[test]

@@ -11,16 +11,30 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use bulwark_runtime::retry::{RetryDecision, RetryPolicy, RetryableFailure};
+//! use bulwark_runtime::clock::Moment;
+//! use bulwark_runtime::retry::{
+//!     GiveUpReason, RetryBudget, RetryDecision, RetryPolicy, RetryableFailure,
+//! };
 //!
 //! let policy = RetryPolicy::default(); // 3 retries, 100 ms ×2 up to 2 s, 0–100 ms jitter
+//! let budget = RetryBudget::from_config(policy.budget_config()).unwrap(); // shared per dependency
+//! let now = Moment::ZERO;
+//! budget.deposit(now); // the first attempt
+//!
+//! // Attempt 1 failed with a transient error, 10 s before the caller's deadline.
 //! let transient = RetryableFailure { transient: true, retry_after: None };
 //! match policy.decide(1, transient, Some(Duration::from_secs(10))) {
-//!     RetryDecision::Retry { delay } => {
-//!         assert!(delay >= Duration::from_millis(100) && delay <= Duration::from_millis(200))
+//!     RetryDecision::Retry { delay } if budget.try_withdraw(now) => {
+//!         assert!(delay >= Duration::from_millis(100) && delay <= Duration::from_millis(200));
+//!         // sleep(delay), then attempt 2
 //!     }
+//!     RetryDecision::Retry { .. } => { /* budget spent: fail now, do not add load */ }
 //!     RetryDecision::GiveUp(reason) => panic!("unexpected: {reason}"),
 //! }
+//!
+//! // The server said "Retry-After: 60" — more than the 30 s we are willing to wait.
+//! let busy = RetryableFailure { transient: true, retry_after: Some(Duration::from_secs(60)) };
+//! assert_eq!(policy.decide(1, busy, None), RetryDecision::GiveUp(GiveUpReason::RetryAfterTooLong));
 //! ```
 
 mod backoff;
