@@ -8,9 +8,12 @@
 //!
 //! Dependency actors are permanent children with exponential restart backoff (50 ms doubling to
 //! 5 s, +20 % jitter): a dependency whose client keeps crashing cannot spin the CPU. Their state
-//! lives outside them, so the restart strategy can be the simplest one (one_for_one) and the
-//! intensity of the dynamic supervisors is high (their children's backoff already bounds the
-//! restart rate): a crash-looping dependency must not take its healthy siblings down with it.
+//! lives outside them, so the restart strategy can be the simplest one (one_for_one), and the
+//! dynamic supervisors never give up ([`DYNAMIC_INTENSITY`] is unbounded): escalating would only
+//! restart the supervisor with none of its dynamic children — every healthy sibling of a
+//! crash-looping dependency (10,000 keys of a keyed family, say) would be lost, while restarting
+//! the whole tree cannot fix an upstream that is down. The children's backoff bounds the cost of
+//! a crash loop; the breaker, not the supervisor, is what handles an outage.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,8 +26,8 @@ use bulwark_supervisors::{
 use crate::dependency::{ActorArgs, Dependency, DependencyActor, Shared};
 use crate::runtime::RuntimeError;
 
-/// Restarts a dynamic supervisor accepts within [`DYNAMIC_PERIOD`] before escalating.
-pub const DYNAMIC_INTENSITY: u32 = 1_000;
+/// Restarts a dynamic supervisor accepts within [`DYNAMIC_PERIOD`] before escalating: unbounded.
+pub const DYNAMIC_INTENSITY: u32 = u32::MAX;
 /// The window of [`DYNAMIC_INTENSITY`].
 pub const DYNAMIC_PERIOD: Duration = Duration::from_secs(10);
 
