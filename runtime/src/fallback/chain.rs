@@ -5,26 +5,20 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::cache::LastGood;
 use super::{Degraded, FallbackCause, FallbackSource};
 
-type KeyFn<Req> = Box<dyn Fn(&Req) -> Option<String> + Send + Sync>;
 type SimplifiedFn<Req, Resp> = Box<dyn Fn(&Req, FallbackCause) -> Option<Resp> + Send + Sync>;
 
-struct CacheStage<Req, Resp> {
-    key: KeyFn<Req>,
-    ttl: Duration,
-    /// Bounded by moka; expiry is checked against tokio's clock (so paused-time tests work).
-    entries: moka::sync::Cache<String, (Resp, Instant)>,
-}
-
 struct Inner<Req, Resp> {
-    cache: Option<CacheStage<Req, Resp>>,
-    function: Option<(&'static str, SimplifiedFn<Req, Resp>)>,
+    cache: Option<LastGood<Req, Resp>>,
+    functions: Vec<(&'static str, SimplifiedFn<Req, Resp>)>,
     fixed: Option<Resp>,
     triggers: [bool; FallbackCause::ALL.len()],
 }
 
-/// An ordered chain of fallbacks: cache → function → static answer. Cheap to clone.
+/// An ordered chain of fallbacks: cache → simplified functions → static answer. Cheap to clone
+/// (one `Arc`); `Send + Sync` when the response is.
 pub struct FallbackChain<Req, Resp> {
     inner: Arc<Inner<Req, Resp>>,
 }
@@ -39,15 +33,30 @@ impl<Req, Resp> Clone for FallbackChain<Req, Resp> {
 
 impl<Req, Resp> std::fmt::Debug for FallbackChain<Req, Resp> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let triggers: Vec<&str> = FallbackCause::ALL
+            .iter()
+            .zip(self.inner.triggers)
+            .filter_map(|(c, on)| on.then_some(c.as_str()))
+            .collect();
         f.debug_struct("FallbackChain")
             .field("cache", &self.inner.cache.is_some())
-            .field("function", &self.inner.function.as_ref().map(|(n, _)| n))
+            .field(
+                "functions",
+                &self
+                    .inner
+                    .functions
+                    .iter()
+                    .map(|(n, _)| n)
+                    .collect::<Vec<_>>(),
+            )
             .field("static", &self.inner.fixed.is_some())
+            .field("on", &triggers)
             .finish()
     }
 }
 
-/// Builds a [`FallbackChain`]; stages may be left out.
+/// Builds a [`FallbackChain`]. Every stage is optional; the order of the chain is fixed (cache,
+/// functions in the order added, static answer), whatever the order of the builder calls.
 #[must_use]
 pub struct FallbackChainBuilder<Req, Resp> {
     inner: Inner<Req, Resp>,
@@ -58,39 +67,39 @@ fn default_triggers() -> [bool; FallbackCause::ALL.len()] {
 }
 
 impl<Req, Resp: Clone + Send + Sync + 'static> FallbackChainBuilder<Req, Resp> {
-    /// Caches the last good response per key (`None`: do not cache this request) for `ttl`,
-    /// keeping at most `capacity` keys (least recently used are dropped first).
+    /// Caches the last good response per key (`key` returns `None`: never cache this request)
+    /// and serves it for `ttl` after it was stored, keeping at most `capacity` keys (moka evicts
+    /// the least useful first). Calling it again replaces the cache stage.
     pub fn cache(
         mut self,
         key: impl Fn(&Req) -> Option<String> + Send + Sync + 'static,
         ttl: Duration,
         capacity: u64,
     ) -> Self {
-        self.inner.cache = Some(CacheStage {
-            key: Box::new(key),
-            ttl,
-            entries: moka::sync::Cache::new(capacity),
-        });
+        self.inner.cache = Some(LastGood::new(Box::new(key), ttl, capacity));
         self
     }
 
-    /// A simplified computation, named for the answer's `source`.
+    /// A simplified computation, named for the answer's `source` (a metric label: keep it a
+    /// short constant). Several may be added; they are tried in the order added. It may return
+    /// `None` (no answer for this request) to pass on to the next stage.
     pub fn function(
         mut self,
         name: &'static str,
         f: impl Fn(&Req, FallbackCause) -> Option<Resp> + Send + Sync + 'static,
     ) -> Self {
-        self.inner.function = Some((name, Box::new(f)));
+        self.inner.functions.push((name, Box::new(f)));
         self
     }
 
-    /// A fixed answer when nothing else yields one.
+    /// A fixed answer when nothing else yields one (graceful degradation: "feature off").
     pub fn static_value(mut self, value: Resp) -> Self {
         self.inner.fixed = Some(value);
         self
     }
 
-    /// Exactly these causes trigger the chain.
+    /// Exactly these causes trigger the chain (replacing the default: every cause but
+    /// [`FallbackCause::Failed`]).
     pub fn on(mut self, causes: &[FallbackCause]) -> Self {
         self.inner.triggers = FallbackCause::ALL.map(|c| causes.contains(&c));
         self
@@ -105,50 +114,60 @@ impl<Req, Resp: Clone + Send + Sync + 'static> FallbackChainBuilder<Req, Resp> {
 }
 
 impl<Req, Resp: Clone + Send + Sync + 'static> FallbackChain<Req, Resp> {
-    /// An empty builder (default triggers: everything but permanent failures).
+    /// An empty builder (default triggers: every cause but permanent failures).
     pub fn builder() -> FallbackChainBuilder<Req, Resp> {
         FallbackChainBuilder {
             inner: Inner {
                 cache: None,
-                function: None,
+                functions: Vec::new(),
                 fixed: None,
                 triggers: default_triggers(),
             },
         }
     }
 
-    /// Stores a good response for the cache stage; a no-op without one.
+    /// Stores a good response for the cache stage, timed by tokio's clock; a no-op (no
+    /// allocation, no clock read) without a cache stage.
     pub fn remember(&self, req: &Req, resp: &Resp) {
-        if let Some(stage) = &self.inner.cache
-            && let Some(key) = (stage.key)(req)
-        {
-            stage.entries.insert(key, (resp.clone(), Instant::now()));
+        if let Some(cache) = &self.inner.cache {
+            cache.store(req, resp, Instant::now());
+        }
+    }
+
+    /// [`remember`](Self::remember) at a given time.
+    pub fn remember_at(&self, req: &Req, resp: &Resp, now: Instant) {
+        if let Some(cache) = &self.inner.cache {
+            cache.store(req, resp, now);
         }
     }
 
     /// The first stage's answer for `req`, or `None` when no stage has one.
+    ///
+    /// It does not look at the triggers: ask [`triggers_on`](Self::triggers_on) first.
     pub fn recover(&self, req: &Req, cause: FallbackCause) -> Option<Degraded<Resp>> {
-        if let Some(stage) = &self.inner.cache
-            && let Some(key) = (stage.key)(req)
-        {
-            match stage.entries.get(&key) {
-                Some((value, stored)) if stored.elapsed() < stage.ttl => {
-                    return Some(Degraded {
-                        value,
-                        source: FallbackSource::Cache,
-                    });
-                }
-                Some(_) => stage.entries.invalidate(&key),
-                None => {}
-            }
-        }
-        if let Some((name, f)) = &self.inner.function
-            && let Some(value) = f(req, cause)
-        {
+        self.recover_at(req, cause, Instant::now())
+    }
+
+    /// [`recover`](Self::recover) at a given time (for the cache's TTL).
+    pub fn recover_at(
+        &self,
+        req: &Req,
+        cause: FallbackCause,
+        now: Instant,
+    ) -> Option<Degraded<Resp>> {
+        if let Some(value) = self.inner.cache.as_ref().and_then(|c| c.lookup(req, now)) {
             return Some(Degraded {
                 value,
-                source: FallbackSource::Function(name),
+                source: FallbackSource::Cache,
             });
+        }
+        for (name, f) in &self.inner.functions {
+            if let Some(value) = f(req, cause) {
+                return Some(Degraded {
+                    value,
+                    source: FallbackSource::Function(name),
+                });
+            }
         }
         self.inner.fixed.clone().map(|value| Degraded {
             value,
@@ -158,23 +177,22 @@ impl<Req, Resp: Clone + Send + Sync + 'static> FallbackChain<Req, Resp> {
 
     /// Whether `cause` triggers the chain.
     pub fn triggers_on(&self, cause: FallbackCause) -> bool {
-        FallbackCause::ALL
-            .iter()
-            .position(|c| *c == cause)
-            .is_some_and(|i| self.inner.triggers[i])
+        self.inner.triggers[cause.index()]
     }
 
-    /// Whether a cache stage exists (then successful answers are remembered).
+    /// Whether a cache stage exists (then successful answers should be remembered).
     pub fn has_cache(&self) -> bool {
         self.inner.cache.is_some()
     }
 
-    /// Entries in the cache stage.
+    /// The cache stage's TTL, if there is one.
+    pub fn cache_ttl(&self) -> Option<Duration> {
+        self.inner.cache.as_ref().map(LastGood::ttl)
+    }
+
+    /// Entries in the cache stage (0 without one).
     pub fn cached_entries(&self) -> u64 {
-        self.inner.cache.as_ref().map_or(0, |c| {
-            c.entries.run_pending_tasks();
-            c.entries.entry_count()
-        })
+        self.inner.cache.as_ref().map_or(0, LastGood::len)
     }
 }
 
@@ -221,11 +239,14 @@ mod tests {
             c.recover(&1, FallbackCause::Timeout).unwrap().source,
             FallbackSource::Cache
         );
-        tokio::time::advance(Duration::from_secs(2)).await;
+        tokio::time::advance(Duration::from_secs(1)).await;
         assert_eq!(
             c.recover(&1, FallbackCause::Timeout).unwrap().source,
-            FallbackSource::Static
+            FallbackSource::Static,
+            "expired at exactly the TTL"
         );
+        c.remember(&1, &"uno".to_owned());
+        assert_eq!(c.recover(&1, FallbackCause::Timeout).unwrap().value, "uno");
     }
 
     #[tokio::test(start_paused = true)]
@@ -260,5 +281,6 @@ mod tests {
         c.remember(&1, &1);
         assert!(!c.has_cache());
         assert_eq!(c.cached_entries(), 0);
+        assert_eq!(c.cache_ttl(), None);
     }
 }
