@@ -124,7 +124,6 @@ impl<D: Dependency> Actor for DependencyActor<D> {
     ) -> Result<Self::State, ActorProcessingErr> {
         let shared = &args.shared;
         if shared.incarnations.fetch_add(1, Ordering::AcqRel) > 0 {
-            shared.restarts.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(dependency = %shared.name, "dependency actor restarted; resetting client");
             args.dependency.reset().await;
         }
@@ -132,6 +131,7 @@ impl<D: Dependency> Actor for DependencyActor<D> {
         let housekeeping = myself.send_interval(HOUSEKEEPING, || DependencyMsg::Tick);
         // Drain whatever arrived while no actor was running, and re-arm the breaker timer.
         myself.cast(DependencyMsg::Drain)?;
+        shared.started.send_modify(|n| *n += 1);
         Ok(ActorState {
             args,
             housekeeping,

@@ -262,9 +262,14 @@ impl<D: Dependency> DependencyHandle<D> {
 
     /// How often the owning actor has been restarted.
     pub fn restarts(&self) -> u64 {
-        self.shared
-            .restarts
-            .load(std::sync::atomic::Ordering::Relaxed)
+        self.shared.restarts()
+    }
+
+    /// Waits until the owning actor has been restarted at least `n` times and the new incarnation
+    /// has started (messages sent afterwards reach it).
+    pub async fn wait_for_restarts(&self, n: u64) {
+        let mut rx = self.shared.started.subscribe();
+        let _ = rx.wait_for(|started| *started > n).await;
     }
 
     /// The wrapped dependency.

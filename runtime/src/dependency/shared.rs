@@ -130,9 +130,10 @@ pub(crate) struct Shared {
     breaker: Mutex<CircuitBreaker>,
     policy: Mutex<Policy>,
     pub(crate) actor: ArcSwapOption<ActorRef<DependencyMsg>>,
-    pub(crate) restarts: AtomicU64,
-    /// How many times an actor has started for this dependency.
+    /// How many times an actor has begun starting for this dependency.
     pub(crate) incarnations: AtomicU64,
+    /// How many actor starts have completed (published once the new incarnation is reachable).
+    pub(crate) started: watch::Sender<u64>,
     pub(crate) last_probe: Mutex<Option<ProbeStatus>>,
     pub(crate) transitions: broadcast::Sender<TransitionEvent>,
     pub(crate) state_tx: watch::Sender<State>,
@@ -166,8 +167,8 @@ impl Shared {
             breaker: Mutex::new(breaker),
             policy: Mutex::new(policy),
             actor: ArcSwapOption::empty(),
-            restarts: AtomicU64::new(0),
             incarnations: AtomicU64::new(0),
+            started: watch::channel(0).0,
             last_probe: Mutex::new(None),
             transitions,
             state_tx,
@@ -235,13 +236,18 @@ impl Shared {
         }
     }
 
+    /// How often the owning actor has been restarted (starts after the first).
+    pub(crate) fn restarts(&self) -> u64 {
+        self.incarnations.load(Ordering::Relaxed).saturating_sub(1)
+    }
+
     pub(crate) fn snapshot(&self) -> DependencySnapshot {
         let now = self.clock.now();
         DependencySnapshot {
             name: Arc::clone(&self.name),
             breaker: self.breaker().snapshot(now),
             bulkhead: self.bulkhead.snapshot(),
-            actor_restarts: self.restarts.load(Ordering::Relaxed),
+            actor_restarts: self.restarts(),
             actor_alive: self.actor.load().is_some(),
             last_probe: lock(&self.last_probe).clone(),
         }
