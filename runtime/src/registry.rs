@@ -4,11 +4,14 @@
 //! connection per shard. A single breaker over all of them opens for everyone when one tenant's
 //! key is revoked; a breaker per key isolates the failure. [`KeyedDependency`] creates the key's
 //! handle on first use (its actor is started under a dynamic supervisor of its own), keeps at most
-//! `max_keys` of them, and evicts a key after it has been idle for the configured time, stopping its
-//! actor. Handles are cheap to fetch: fetch one per call rather than keeping it, so an evicted key
-//! is re-created fresh on its next use.
+//! [`DEFAULT_MAX_KEYS`] of them (moka, least recently used first), and evicts a key after it has
+//! been idle for the configured time, stopping its actor. Idleness is measured on the runtime's
+//! [`Clock`](crate::clock::Clock), so it follows paused time in tests; a background sweep runs every
+//! half idle period while the family is alive. Handles are cheap to fetch: fetch one per call
+//! rather than keeping it, so an evicted key is re-created fresh on its next use.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use crate::dependency::{CallContext, CallError, Dependency, DependencyHandle};
@@ -21,25 +24,40 @@ pub const DEFAULT_MAX_KEYS: u64 = 100_000;
 
 type Factory<D> = Arc<dyn Fn(&str) -> D + Send + Sync>;
 
-/// A family of dependencies keyed by a string.
-pub struct KeyedDependency<D: Dependency> {
+/// A key's handle and when it was last used (nanoseconds on the runtime's clock).
+struct Entry<D: Dependency> {
+    handle: DependencyHandle<D>,
+    last_used: Arc<AtomicU64>,
+}
+
+impl<D: Dependency> Clone for Entry<D> {
+    fn clone(&self) -> Self {
+        Self {
+            handle: self.handle.clone(),
+            last_used: Arc::clone(&self.last_used),
+        }
+    }
+}
+
+struct Inner<D: Dependency> {
     name: Arc<str>,
     runtime: Runtime,
     factory: Factory<D>,
     policy: Policy,
-    cache: moka::sync::Cache<String, DependencyHandle<D>>,
+    idle: Duration,
+    cache: moka::sync::Cache<String, Entry<D>>,
     supervisor: DynamicSupervisor,
+}
+
+/// A family of dependencies keyed by a string. Cheap to clone.
+pub struct KeyedDependency<D: Dependency> {
+    inner: Arc<Inner<D>>,
 }
 
 impl<D: Dependency> Clone for KeyedDependency<D> {
     fn clone(&self) -> Self {
         Self {
-            name: Arc::clone(&self.name),
-            runtime: self.runtime.clone(),
-            factory: Arc::clone(&self.factory),
-            policy: self.policy.clone(),
-            cache: self.cache.clone(),
-            supervisor: self.supervisor.clone(),
+            inner: Arc::clone(&self.inner),
         }
     }
 }
@@ -47,8 +65,8 @@ impl<D: Dependency> Clone for KeyedDependency<D> {
 impl<D: Dependency> std::fmt::Debug for KeyedDependency<D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyedDependency")
-            .field("name", &self.name)
-            .field("keys", &self.cache.entry_count())
+            .field("name", &self.inner.name)
+            .field("keys", &self.inner.cache.entry_count())
             .finish()
     }
 }
@@ -68,46 +86,64 @@ impl<D: Dependency> KeyedDependency<D> {
         let on_evict = supervisor.clone();
         let cache = moka::sync::Cache::builder()
             .max_capacity(DEFAULT_MAX_KEYS)
-            .time_to_idle(idle)
-            .eviction_listener(move |key: Arc<String>, _handle, cause| {
+            .eviction_listener(move |key: Arc<String>, _entry, cause| {
                 tracing::debug!(key = %key, ?cause, "evicting keyed dependency");
                 on_evict.stop_child(&key);
             })
             .build();
-        Ok(Self {
+        let inner = Arc::new(Inner {
             name: Arc::from(name),
             runtime,
             factory,
             policy,
+            idle,
             cache,
             supervisor,
-        })
+        });
+        spawn_sweeper(Arc::downgrade(&inner), idle);
+        Ok(Self { inner })
     }
 
     /// The handle for `key`, created (and its actor started) on first use.
     pub async fn get(&self, key: &str) -> Result<DependencyHandle<D>, RuntimeError> {
-        if let Some(handle) = self.cache.get(key) {
-            return Ok(handle);
+        let inner = &self.inner;
+        let now = inner.runtime.clock().now().as_nanos();
+        if let Some(entry) = inner.cache.get(key) {
+            entry.last_used.store(now, Ordering::Relaxed);
+            return Ok(entry.handle);
         }
         let mut created = None;
-        let entry = self.cache.entry_by_ref(key).or_try_insert_with(|| {
-            let name = format!("{}:{key}", self.name);
-            let (handle, shared) =
-                self.runtime
-                    .new_handle(&name, (self.factory)(key), self.policy.clone(), None)?;
+        let entry = inner.cache.entry_by_ref(key).or_try_insert_with(|| {
+            let name = format!("{}:{key}", inner.name);
+            let (handle, shared) = inner.runtime.new_handle(
+                &name,
+                (inner.factory)(key),
+                inner.policy.clone(),
+                None,
+            )?;
             created = Some(shared);
-            Ok::<_, RuntimeError>(handle)
+            Ok::<_, RuntimeError>(Entry {
+                handle,
+                last_used: Arc::new(AtomicU64::new(now)),
+            })
         });
-        let entry = entry.map_err(|e| {
-            Arc::try_unwrap(e).unwrap_or_else(|e| RuntimeError::Supervision(e.to_string()))
-        })?;
-        let handle = entry.into_value();
+        let entry = entry
+            .map_err(|e| {
+                Arc::try_unwrap(e).unwrap_or_else(|e| RuntimeError::Supervision(e.to_string()))
+            })?
+            .into_value();
+        entry.last_used.store(now, Ordering::Relaxed);
         if let Some(shared) = created {
-            self.supervisor
-                .start_dependency(key.to_owned(), shared, Arc::clone(handle.dependency()))
+            inner
+                .supervisor
+                .start_dependency(
+                    key.to_owned(),
+                    shared,
+                    Arc::clone(entry.handle.dependency()),
+                )
                 .await?;
         }
-        Ok(handle)
+        Ok(entry.handle)
     }
 
     /// Calls the dependency for `key`.
@@ -123,8 +159,8 @@ impl<D: Dependency> KeyedDependency<D> {
 
     /// Live keys (after pending evictions are applied).
     pub fn len(&self) -> u64 {
-        self.cache.run_pending_tasks();
-        self.cache.entry_count()
+        self.inner.cache.run_pending_tasks();
+        self.inner.cache.entry_count()
     }
 
     /// Whether no key is live.
@@ -134,17 +170,47 @@ impl<D: Dependency> KeyedDependency<D> {
 
     /// Evicts one key now, stopping its actor.
     pub fn evict(&self, key: &str) {
-        self.cache.invalidate(key);
-        self.cache.run_pending_tasks();
+        self.inner.cache.invalidate(key);
+        self.inner.cache.run_pending_tasks();
     }
 
-    /// Applies pending idle evictions now (they also happen as keys are used).
+    /// Evicts every key idle for longer than the idle period now (the background sweep does the
+    /// same every half period).
     pub fn run_pending_evictions(&self) {
-        self.cache.run_pending_tasks();
+        self.inner.sweep();
     }
 
     /// Actors currently running for this family.
     pub async fn live_actors(&self) -> usize {
-        self.supervisor.child_count().await
+        self.inner.supervisor.child_count().await
     }
+}
+
+impl<D: Dependency> Inner<D> {
+    fn sweep(&self) {
+        let now = self.runtime.clock().now().as_nanos();
+        let idle = u64::try_from(self.idle.as_nanos()).unwrap_or(u64::MAX);
+        for (key, entry) in &self.cache {
+            if now.saturating_sub(entry.last_used.load(Ordering::Relaxed)) > idle {
+                self.cache.invalidate(key.as_str());
+            }
+        }
+        self.cache.run_pending_tasks();
+    }
+}
+
+/// Sweeps idle keys every half idle period until the family is dropped.
+fn spawn_sweeper<D: Dependency>(inner: Weak<Inner<D>>, idle: Duration) {
+    let period = (idle / 2).max(Duration::from_millis(1));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(inner) = inner.upgrade() else {
+                return;
+            };
+            inner.sweep();
+        }
+    });
 }

@@ -60,26 +60,36 @@ async fn ten_thousand_keys_created_isolated_and_evicted() {
     rt.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn idle_keys_are_evicted() {
-    let rt = Runtime::builder().build().await.unwrap();
+#[tokio::test(start_paused = true)]
+async fn idle_keys_are_evicted_on_the_runtime_clock() {
+    let rt = Runtime::builder()
+        .clock(Clock::tokio())
+        .build()
+        .await
+        .unwrap();
     let keyed = rt
         .keyed(
             "idle",
             |_key: &str| Shared(Arc::new(Scripted::default())),
             no_retry_policy(),
-            Duration::from_millis(20),
+            Duration::from_secs(60),
         )
         .await
         .unwrap();
     keyed.call("a", 1, ctx()).await.unwrap().unwrap();
-    assert_eq!(keyed.live_actors().await, 1);
-    // moka keeps its own clock, so this waits (bounded) for the idle eviction to happen.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while keyed.live_actors().await > 0 {
-        assert!(std::time::Instant::now() < deadline, "idle key not evicted");
-        keyed.run_pending_evictions();
-        tokio::time::sleep(Duration::from_millis(5)).await;
+    keyed.call("b", 1, ctx()).await.unwrap().unwrap();
+    tokio::time::advance(Duration::from_secs(45)).await;
+    keyed.call("b", 2, ctx()).await.unwrap().unwrap();
+    tokio::time::advance(Duration::from_secs(20)).await;
+    keyed.run_pending_evictions();
+    // "a" has been idle 65 s, "b" 20 s.
+    assert_eq!(keyed.len(), 1);
+    while keyed.live_actors().await > 1 {
+        tokio::task::yield_now().await;
     }
+    assert_eq!(
+        keyed.get("b").await.unwrap().call(3, ctx()).await.unwrap(),
+        3
+    );
     rt.shutdown().await;
 }
