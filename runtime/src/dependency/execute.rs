@@ -15,7 +15,7 @@ use futures::FutureExt;
 use tracing::Instrument;
 
 use crate::clock::Moment;
-use crate::retry::{RetryDecision, RetryableFailure};
+use crate::retry::{GiveUpReason, RetryDecision, RetryableFailure};
 use crate::timeout::lazy_timeout;
 
 use super::actor::DependencyMsg;
@@ -94,7 +94,8 @@ where
         let last_chance = attempt > max_retries;
         let this_req = if last_chance { req.take() } else { req.clone() };
         let Some(this_req) = this_req else {
-            // Only reachable when a retry policy asked for more attempts than it allows.
+            // Unreachable: the request is moved only into the last attempt, after which the
+            // decision below never retries (`!last_chance`).
             return Err(CallError::Timeout {
                 dependency: Arc::clone(&shared.name),
                 attempts: attempt - 1,
@@ -152,7 +153,7 @@ where
         let settings = shared.settings.load_full();
         let decision = settings.retry.decide(attempt, retryable, ctx.time_left());
         let stop = match decision {
-            RetryDecision::Retry { delay } if settings.budget.try_withdraw(end) => {
+            RetryDecision::Retry { delay } if !last_chance && settings.budget.try_withdraw(end) => {
                 shared.metrics.retry();
                 tracing::debug!(
                     dependency = %shared.name,
@@ -165,6 +166,9 @@ where
                 attempt += 1;
                 now = clock.now();
                 continue;
+            }
+            RetryDecision::Retry { .. } if last_chance => {
+                StopReason::Policy(GiveUpReason::MaxRetries)
             }
             RetryDecision::Retry { .. } => StopReason::BudgetExhausted,
             RetryDecision::GiveUp(reason) => StopReason::Policy(reason),
