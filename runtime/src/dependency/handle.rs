@@ -166,13 +166,11 @@ impl<D: Dependency> DependencyHandle<D> {
                 source: AnswerSource::Primary,
             });
         };
-        let keep = chain.has_cache().then(|| req.clone());
-        let fallback_req = req.clone();
+        // One copy serves both outcomes: remembered on success, recovered from on failure.
+        let copy = req.clone();
         match self.call(req, ctx).await {
             Ok(value) => {
-                if let Some(req) = keep {
-                    chain.remember(&req, &value);
-                }
+                chain.remember(&copy, &value);
                 Ok(Answer {
                     value,
                     source: AnswerSource::Primary,
@@ -183,7 +181,7 @@ impl<D: Dependency> DependencyHandle<D> {
                 if !chain.triggers_on(cause) {
                     return Err(err);
                 }
-                match chain.recover(&fallback_req, cause) {
+                match chain.recover(&copy, cause) {
                     Some(degraded) => {
                         self.shared.metrics.fallback(degraded.source.as_str());
                         tracing::info!(
