@@ -27,6 +27,55 @@ use serde::{Deserialize, Serialize};
 
 use crate::correlation::CorrelationId;
 
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Renders an error with its whole cause chain: `outer: cause: root`.
+///
+/// ```
+/// use bulwark_runtime::error::chain;
+/// let io = std::io::Error::other("disk on fire");
+/// let outer = std::io::Error::new(std::io::ErrorKind::Other, io);
+/// assert_eq!(chain(&outer).to_string(), "disk on fire");
+/// ```
+pub fn chain<'a>(error: &'a (dyn std::error::Error + 'static)) -> ErrorChain<'a> {
+    ErrorChain(error)
+}
+
+/// An error and its causes, displayed as one line (see [`chain`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorChain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut current = Some(self.0);
+        let mut first = true;
+        let mut previous = String::new();
+        while let Some(error) = current {
+            let text = error.to_string();
+            // Wrappers that display their cause (`#[error(transparent)]`, io::Error) repeat it.
+            if text != previous {
+                if !first {
+                    f.write_str(": ")?;
+                }
+                f.write_str(&text)?;
+                first = false;
+            }
+            previous = text;
+            current = error.source();
+        }
+        Ok(())
+    }
+}
+
+/// The text of a panic payload (`&str` or `String`; anything else is named as such).
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(non-text panic payload)".to_owned())
+}
+
 /// The seven error codes of the wire format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -140,6 +189,9 @@ pub enum ServiceError {
         details: Details,
         /// When the caller may try again, if known.
         retry_after: Option<Duration>,
+        /// The cause, for the log (a guarded call's `CallError`); never sent.
+        #[source]
+        source: Option<BoxError>,
     },
     /// The request was understood but cannot be processed.
     #[error("{message}")]

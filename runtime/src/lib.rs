@@ -44,6 +44,7 @@ pub mod correlation;
 pub mod dependency;
 pub mod error;
 pub mod fallback;
+pub mod guard;
 pub mod layer;
 pub mod policy;
 pub mod registry;
@@ -52,3 +53,15 @@ pub mod runtime;
 pub mod supervision;
 pub mod telemetry;
 pub mod timeout;
+
+/// What an embedder needs, in one import: `use bulwark_runtime::prelude::*;`.
+pub mod prelude {
+    pub use crate::bulkhead::Priority;
+    pub use crate::correlation::CorrelationId;
+    pub use crate::dependency::{
+        CallContext, CallError, Dependency, DependencyError, DependencyHandle, FailureKind,
+    };
+    pub use crate::guard::Guard;
+    pub use crate::policy::Policy;
+    pub use crate::runtime::{Runtime, RuntimeError};
+}

@@ -46,13 +46,43 @@ pub struct Policy {
 
 /// How the owning actor probes a dependency whose circuit is half-open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(try_from = "RawProbePolicy")]
 pub struct ProbePolicy {
     /// Whether to probe at all (only dependencies that implement a probe are probed).
     pub enabled: bool,
     /// Pause between probes while half-open and idle.
     #[serde(with = "humantime_serde")]
     pub interval: Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawProbePolicy {
+    enabled: bool,
+    #[serde(with = "humantime_serde")]
+    interval: Duration,
+}
+
+impl Default for RawProbePolicy {
+    fn default() -> Self {
+        let d = ProbePolicy::default();
+        Self {
+            enabled: d.enabled,
+            interval: d.interval,
+        }
+    }
+}
+
+impl TryFrom<RawProbePolicy> for ProbePolicy {
+    type Error = InvalidProbePolicy;
+    fn try_from(raw: RawProbePolicy) -> Result<Self, Self::Error> {
+        let policy = Self {
+            enabled: raw.enabled,
+            interval: raw.interval,
+        };
+        policy.validate()?;
+        Ok(policy)
+    }
 }
 
 impl Default for ProbePolicy {
@@ -64,12 +94,42 @@ impl Default for ProbePolicy {
     }
 }
 
+/// Probe settings that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidProbePolicy {
+    /// The interval is zero (the actor would probe in a loop) or longer than an hour.
+    #[error("probe.interval must be between 1ms and 1h, got {interval:?}")]
+    Interval {
+        /// The refused interval.
+        interval: Duration,
+    },
+}
+
+impl ProbePolicy {
+    /// Longest accepted pause between probes.
+    pub const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+
+    /// Checks the settings (also done when a policy is deserialized).
+    pub fn validate(&self) -> Result<(), InvalidProbePolicy> {
+        if self.interval < Duration::from_millis(1) || self.interval > Self::MAX_INTERVAL {
+            return Err(InvalidProbePolicy::Interval {
+                interval: self.interval,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// A policy that cannot be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     /// The TOML text is malformed or a value is out of range.
-    #[error("invalid policy: {0}")]
-    Toml(#[from] toml::de::Error),
+    #[error("invalid policy")]
+    Toml(
+        #[from]
+        #[source]
+        toml::de::Error,
+    ),
 }
 
 impl Policy {
@@ -95,9 +155,13 @@ mod tests {
     #[test]
     fn out_of_range_values_are_refused() {
         let err = Policy::from_toml("[breaker]\nfailure_rate_threshold = 150.0\n").unwrap_err();
-        assert!(err.to_string().contains("failure_rate_threshold"), "{err}");
+        let text = crate::error::chain(&err).to_string();
+        assert!(text.contains("failure_rate_threshold"), "{text}");
         assert!(Policy::from_toml("[timeout]\nattempt = \"0s\"\n").is_err());
         assert!(Policy::from_toml("[nonsense]\n").is_err());
+        let err = Policy::from_toml("[probe]\ninterval = \"0s\"\n").unwrap_err();
+        let text = crate::error::chain(&err).to_string();
+        assert!(text.contains("probe.interval"), "{text}");
     }
 
     #[test]

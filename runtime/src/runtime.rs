@@ -35,12 +35,13 @@ use serde::Serialize;
 
 use crate::clock::Clock;
 use crate::dependency::{
-    CallContext, Dependency, DependencyError, DependencyHandle, DependencySnapshot, Shared,
+    Controls, Dependency, DependencyHandle, DependencySnapshot, DurationHistogram, MetricsScope,
+    PolicyUpdateError, Shared,
 };
 use crate::fallback::FallbackChain;
-use crate::layer::Guard;
+use crate::guard::{Guard, NoTarget};
 use crate::policy::Policy;
-use crate::registry::KeyedDependency;
+use crate::registry::{KeyedDependency, KeyedOptions};
 use crate::supervision::{Supervision, SupervisionSnapshot};
 
 /// Why the runtime could not do what was asked.
@@ -59,35 +60,33 @@ pub enum RuntimeError {
         type_name: &'static str,
     },
     /// The policy's settings are invalid.
-    #[error("invalid policy for '{name}': {source}")]
+    #[error("invalid policy for '{name}'")]
     InvalidPolicy {
         /// The dependency.
         name: String,
         /// What is wrong.
         #[source]
-        source: crate::retry::InvalidRetryConfig,
+        source: PolicyUpdateError,
     },
     /// The supervision tree refused to start an actor.
-    #[error("supervision: {0}")]
-    Supervision(String),
-}
-
-/// The stand-in dependency of a [`Guard`]: a guard protects whatever its user runs inside it, so
-/// there is nothing to call directly and nothing to probe.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Unbound;
-
-/// Returned when [`Unbound`] is called directly instead of through a layer.
-#[derive(Debug, thiserror::Error)]
-#[error("a guard has no dependency of its own to call")]
-pub struct UnboundCall;
-
-impl Dependency for Unbound {
-    type Request = ();
-    type Response = ();
-    async fn call(&self, _req: (), _ctx: &CallContext) -> Result<(), DependencyError> {
-        Err(DependencyError::permanent(UnboundCall))
-    }
+    #[error("supervision failed")]
+    Supervision(
+        #[from]
+        #[source]
+        bulwark_supervisors::SupervisorError,
+    ),
+    /// A child expected to be a supervisor is not one.
+    #[error("'{0}' is not a supervisor")]
+    NotASupervisor(String),
+    /// A keyed family holds its maximum number of keys and every one is in use (pinned by a
+    /// live handle), so no new key can be added.
+    #[error("keyed dependency '{family}' is full: {max_keys} keys, all in use")]
+    KeyedFamilyFull {
+        /// The family.
+        family: String,
+        /// Its bound.
+        max_keys: usize,
+    },
 }
 
 struct Registered {
@@ -99,8 +98,9 @@ pub(crate) struct RuntimeInner {
     pub(crate) clock: Clock,
     pub(crate) supervision: Supervision,
     dependencies: RwLock<BTreeMap<String, Registered>>,
-    /// Every dependency state ever created (registered and keyed), for scrape-time metrics.
-    all: std::sync::Mutex<Vec<std::sync::Weak<Shared>>>,
+    /// One duration histogram per `dependency` label (a keyed family shares one), rendered at
+    /// scrape time.
+    histograms: std::sync::Mutex<BTreeMap<Arc<str>, Arc<DurationHistogram>>>,
 }
 
 /// The running Bulwark runtime: a supervision tree with one actor per dependency.
@@ -154,6 +154,15 @@ impl RuntimeBuilder {
         self.register(name.into(), dependency, policy, None)
     }
 
+    /// Registers a closure guard; fetch it with [`Runtime::guard`] after `build`.
+    pub fn guard(mut self, name: impl Into<String>, policy: Policy) -> Self {
+        let name = name.into();
+        self.registrations.push(Box::new(move |rt: Runtime| {
+            Box::pin(async move { rt.add_guard(name, policy).await.map(|_| ()) })
+        }));
+        self
+    }
+
     /// Registers a dependency with a fallback chain for [`DependencyHandle::call_or_fallback`].
     pub fn dependency_with_fallback<D: Dependency>(
         self,
@@ -191,7 +200,7 @@ impl RuntimeBuilder {
                 clock: self.clock,
                 supervision,
                 dependencies: RwLock::new(BTreeMap::new()),
-                all: std::sync::Mutex::new(Vec::new()),
+                histograms: std::sync::Mutex::new(BTreeMap::new()),
             }),
         };
         for registration in self.registrations {
@@ -231,9 +240,25 @@ impl Runtime {
             })
     }
 
-    /// The [`Guard`] registered under `name` (see [`add_guard`](Self::add_guard)).
+    /// The [`Guard`] registered under `name` (see [`RuntimeBuilder::guard`] and
+    /// [`add_guard`](Self::add_guard)).
     pub fn guard(&self, name: &str) -> Result<Guard, RuntimeError> {
-        self.handle::<crate::runtime::Unbound>(name)
+        let deps = self.read();
+        deps.get(name)
+            .and_then(|r| r.handle.downcast_ref::<Guard>())
+            .cloned()
+            .ok_or_else(|| RuntimeError::NotFound {
+                name: name.to_owned(),
+                type_name: std::any::type_name::<Guard>(),
+            })
+    }
+
+    /// The controls (state, snapshot, commands) of any registered dependency or guard, whatever
+    /// its type.
+    pub fn controls(&self, name: &str) -> Option<Controls> {
+        self.read()
+            .get(name)
+            .map(|r| Controls::new(Arc::clone(&r.shared)))
     }
 
     /// Registers and starts a dependency while running.
@@ -258,17 +283,24 @@ impl Runtime {
             .await
     }
 
-    /// Registers a guard for use with [`GuardLayer`](crate::layer::GuardLayer).
+    /// Registers and starts a closure guard while running (see [`Guard::run`]; also what a
+    /// [`GuardLayer`](crate::layer::GuardLayer) is built from).
     pub async fn add_guard(
         &self,
         name: impl Into<String>,
         policy: Policy,
     ) -> Result<Guard, RuntimeError> {
-        self.add(name, Unbound, policy).await
+        let name = name.into();
+        let handle = self
+            .start_registered(name.clone(), NoTarget, policy, None, |h| {
+                Box::new(Guard::new(h.controls().clone()))
+            })
+            .await?;
+        Ok(Guard::new(handle.controls().clone()))
     }
 
     /// A family of dependencies created on demand per key (endpoint, tenant, shard), each with its
-    /// own actor, breaker and bulkhead, evicted when idle for `idle`.
+    /// own actor, breaker and bulkhead, evicted when idle for `idle` and no handle to it is kept.
     pub async fn keyed<D: Dependency>(
         &self,
         name: impl Into<String>,
@@ -276,7 +308,26 @@ impl Runtime {
         policy: Policy,
         idle: std::time::Duration,
     ) -> Result<KeyedDependency<D>, RuntimeError> {
-        KeyedDependency::start(self.clone(), name.into(), Arc::new(factory), policy, idle).await
+        self.keyed_with(name, factory, policy, KeyedOptions::new(idle))
+            .await
+    }
+
+    /// Like [`keyed`](Self::keyed), with every option (idle time, maximum number of keys).
+    pub async fn keyed_with<D: Dependency>(
+        &self,
+        name: impl Into<String>,
+        factory: impl Fn(&str) -> D + Send + Sync + 'static,
+        policy: Policy,
+        options: KeyedOptions,
+    ) -> Result<KeyedDependency<D>, RuntimeError> {
+        KeyedDependency::start(
+            self.clone(),
+            name.into(),
+            Arc::new(factory),
+            policy,
+            options,
+        )
+        .await
     }
 
     pub(crate) async fn add_inner<D: Dependency>(
@@ -286,10 +337,25 @@ impl Runtime {
         policy: Policy,
         fallback: Option<FallbackChain<D::Request, D::Response>>,
     ) -> Result<DependencyHandle<D>, RuntimeError> {
+        self.start_registered(name, dependency, policy, fallback, |h| Box::new(h.clone()))
+            .await
+    }
+
+    /// Creates a dependency's state, starts its actor and registers it under `name`, stored as
+    /// whatever `stored` makes of its handle (the handle itself, or a guard).
+    async fn start_registered<D: Dependency>(
+        &self,
+        name: String,
+        dependency: D,
+        policy: Policy,
+        fallback: Option<FallbackChain<D::Request, D::Response>>,
+        stored: impl FnOnce(&DependencyHandle<D>) -> Box<dyn Any + Send + Sync>,
+    ) -> Result<DependencyHandle<D>, RuntimeError> {
         if self.read().contains_key(&name) {
             return Err(RuntimeError::Duplicate(name));
         }
-        let (handle, shared) = self.new_handle(&name, dependency, policy, fallback)?;
+        let scope = self.metrics_scope(&name, true);
+        let (handle, shared) = self.new_handle(&name, dependency, policy, fallback, scope)?;
         self.inner
             .supervision
             .dependencies()
@@ -311,10 +377,27 @@ impl Runtime {
             name,
             Registered {
                 shared,
-                handle: Box::new(handle.clone()),
+                handle: stored(&handle),
             },
         );
         Ok(handle)
+    }
+
+    /// The metrics labels of a dependency, or of every member of a keyed family (`gauges`
+    /// false): one duration histogram per label.
+    pub(crate) fn metrics_scope(&self, label: &str, gauges: bool) -> MetricsScope {
+        let mut histograms = self
+            .inner
+            .histograms
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let label: Arc<str> = Arc::from(label);
+        let histogram = Arc::clone(histograms.entry(Arc::clone(&label)).or_default());
+        MetricsScope {
+            label,
+            histogram,
+            gauges,
+        }
     }
 
     pub(crate) fn new_handle<D: Dependency>(
@@ -323,40 +406,36 @@ impl Runtime {
         dependency: D,
         policy: Policy,
         fallback: Option<FallbackChain<D::Request, D::Response>>,
+        scope: MetricsScope,
     ) -> Result<(DependencyHandle<D>, Arc<Shared>), RuntimeError> {
-        let shared =
-            Shared::new(Arc::from(name), policy, self.inner.clock.clone()).map_err(|source| {
-                RuntimeError::InvalidPolicy {
-                    name: name.to_owned(),
-                    source,
-                }
-            })?;
+        let invalid = |source: PolicyUpdateError| RuntimeError::InvalidPolicy {
+            name: name.to_owned(),
+            source,
+        };
+        policy.probe.validate().map_err(|e| invalid(e.into()))?;
+        let shared = Shared::new(Arc::from(name), policy, self.inner.clock.clone(), scope)
+            .map_err(|e| invalid(e.into()))?;
         let shared = Arc::new(shared);
-        self.inner
-            .all
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(Arc::downgrade(&shared));
-        let handle = DependencyHandle::new(Arc::clone(&shared), Arc::new(dependency), fallback);
+        let controls = Controls::new(Arc::clone(&shared));
+        let handle = DependencyHandle::new(controls, Arc::new(dependency), fallback);
         Ok((handle, shared))
     }
 
     /// The metrics the runtime keeps itself, in Prometheus text format: the
-    /// `bulwark_call_duration_seconds` histogram of every live dependency (keyed ones included).
+    /// `bulwark_call_duration_seconds` histogram of every dependency (one per keyed family).
     /// Append this to the `metrics` exporter's output at scrape time.
     pub fn render_metrics(&self) -> String {
         use crate::dependency::metric_names::CALL_DURATION_SECONDS;
         let mut out = format!(
             "# HELP {CALL_DURATION_SECONDS} Duration of each attempt against a dependency\n# TYPE {CALL_DURATION_SECONDS} histogram\n"
         );
-        let mut all = self
+        let histograms = self
             .inner
-            .all
+            .histograms
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        all.retain(|w| w.strong_count() > 0);
-        for shared in all.iter().filter_map(std::sync::Weak::upgrade) {
-            shared.metrics.render_duration(&mut out);
+        for (label, histogram) in histograms.iter() {
+            histogram.render(CALL_DURATION_SECONDS, label, &mut out);
         }
         out
     }

@@ -44,12 +44,6 @@ fn dynamic_spec() -> SupervisorSpec {
     SupervisorSpec::new(Strategy::OneForOne).with_intensity(DYNAMIC_INTENSITY, DYNAMIC_PERIOD)
 }
 
-impl From<bulwark_supervisors::SupervisorError> for RuntimeError {
-    fn from(err: bulwark_supervisors::SupervisorError) -> Self {
-        RuntimeError::Supervision(err.to_string())
-    }
-}
-
 /// The root of a runtime's actor tree.
 #[derive(Debug)]
 pub struct Supervision {
@@ -109,7 +103,7 @@ impl DynamicSupervisor {
             .start_child(ChildSpec::supervisor(id.to_owned(), dynamic_spec()))
             .await?;
         let sup = SupervisorRef::from_cell(cell)
-            .ok_or_else(|| RuntimeError::Supervision(format!("'{id}' is not a supervisor")))?;
+            .ok_or_else(|| RuntimeError::NotASupervisor(id.to_owned()))?;
         Ok(Self { sup })
     }
 

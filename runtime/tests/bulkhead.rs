@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use bulwark_runtime::bulkhead::Priority;
 use bulwark_runtime::bulkhead::{
     Bulkhead, BulkheadConfig, BulkheadPermit, BulkheadRejected, ClassLimits,
 };
-use bulwark_runtime::correlation::Priority;
 use proptest::prelude::*;
 use tokio::time::Instant;
 

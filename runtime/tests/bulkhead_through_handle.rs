@@ -7,8 +7,8 @@ mod support;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use bulwark_runtime::bulkhead::Priority;
 use bulwark_runtime::bulkhead::{BulkheadConfig, ClassLimits};
-use bulwark_runtime::correlation::Priority;
 use bulwark_runtime::dependency::CallError;
 use bulwark_runtime::policy::Policy;
 use bulwark_runtime::retry::RetryPolicy;

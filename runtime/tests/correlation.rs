@@ -1,9 +1,9 @@
 //! Correlation ID edge cases: which incoming header values are kept and which are replaced.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use bulwark_runtime::correlation::{
-    CORRELATION_HEADER, CorrelationId, Envelope, MAX_CORRELATION_LEN, Priority,
-};
+use bulwark_runtime::bulkhead::Priority;
+use bulwark_runtime::correlation::{CORRELATION_HEADER, CorrelationId, MAX_CORRELATION_LEN};
+use bulwark_runtime::dependency::CallContext;
 
 fn is_generated(id: &CorrelationId) -> bool {
     uuid::Uuid::parse_str(id.as_str()).is_ok_and(|u| u.get_version_num() == 7)
@@ -86,17 +86,25 @@ fn the_header_name_is_lowercase_for_http_crates() {
 }
 
 #[test]
-fn an_envelope_keeps_identity_through_map() {
+fn a_call_context_carries_identity_deadline_priority_and_idempotence() {
     let id = CorrelationId::parse("env-9").unwrap();
     let deadline = tokio::time::Instant::now();
-    let envelope = Envelope::new(id.clone(), 2_u32)
+    let ctx = CallContext::new(id.clone())
         .with_priority(Priority::Critical)
         .with_deadline(deadline)
-        .map(|n| n.to_string());
-    assert_eq!(envelope.correlation_id, id);
-    assert_eq!(envelope.priority, Priority::Critical);
-    assert_eq!(envelope.deadline, Some(deadline));
-    assert_eq!(envelope.payload, "2");
+        .idempotent(false);
+    assert_eq!(ctx.correlation_id(), &id);
+    assert_eq!(ctx.priority(), Priority::Critical);
+    assert_eq!(ctx.deadline(), Some(deadline));
+    assert!(!ctx.is_idempotent());
+    let later = deadline + std::time::Duration::from_secs(5);
+    assert_eq!(
+        ctx.clone().with_deadline_at_most(later).deadline(),
+        Some(deadline)
+    );
+    let earlier = deadline - std::time::Duration::from_millis(1);
+    assert_eq!(ctx.with_deadline_at_most(earlier).deadline(), Some(earlier));
+    assert!(CallContext::untracked().is_idempotent());
     assert_eq!(Priority::Critical.as_str(), "critical");
     assert_eq!(Priority::NonCritical.as_str(), "non_critical");
     assert_eq!(Priority::default(), Priority::NonCritical);

@@ -161,6 +161,7 @@ fn dependency_error_502_503_504() {
             failure,
             details: Details::from([("dependency".to_owned(), "llm".to_owned())]),
             retry_after: Some(Duration::from_secs(30)),
+            source: None,
         };
         assert_golden(
             &e,
@@ -223,6 +224,7 @@ fn every_code_is_covered_and_round_trips() {
             failure: DependencyFailure::Unavailable,
             details: Details::new(),
             retry_after: None,
+            source: None,
         },
         ServiceError::Processing {
             message: "x".into(),

@@ -18,12 +18,14 @@ fn ms(n: u64) -> Duration {
 const TRANSIENT: RetryableFailure = RetryableFailure {
     transient: true,
     retry_after: None,
+    repeat_safe: true,
 };
 
 fn after(d: Duration) -> RetryableFailure {
     RetryableFailure {
         transient: true,
         retry_after: Some(d),
+        repeat_safe: true,
     }
 }
 
@@ -97,6 +99,7 @@ fn permanent_failures_and_spent_retries_stop_first() {
     let permanent = RetryableFailure {
         transient: false,
         retry_after: Some(ms(1)),
+        repeat_safe: true,
     };
     assert_eq!(
         policy.decide(1, permanent, Some(Duration::from_secs(60))),
@@ -135,6 +138,7 @@ fn give_up_reasons_read_well() {
         GiveUpReason::MaxRetries,
         GiveUpReason::DeadlineTooClose,
         GiveUpReason::RetryAfterTooLong,
+        GiveUpReason::NotIdempotent,
     ]
     .iter()
     .map(ToString::to_string)
@@ -142,10 +146,11 @@ fn give_up_reasons_read_well() {
     assert_eq!(
         texts,
         [
-            "permanent failure",
+            "failure not retryable",
             "retries exhausted",
             "deadline too close to retry",
-            "server asked to wait too long"
+            "server asked to wait too long",
+            "not idempotent and may have reached the dependency"
         ]
     );
 }
@@ -275,12 +280,19 @@ proptest! {
         retry_after in proptest::option::of(0u64..40_000),
         time_left in proptest::option::of(0u64..5_000),
         transient in any::<bool>(),
+        repeat_safe in any::<bool>(),
+        retry_non_idempotent in any::<bool>(),
     ) {
-        let policy = RetryPolicy::builder().max_retries(5).build().unwrap();
-        let failure = RetryableFailure { transient, retry_after: retry_after.map(ms) };
+        let policy = RetryPolicy::builder()
+            .max_retries(5)
+            .retry_non_idempotent(retry_non_idempotent)
+            .build()
+            .unwrap();
+        let failure = RetryableFailure { transient, retry_after: retry_after.map(ms), repeat_safe };
         match policy.decide(attempt, failure, time_left.map(ms)) {
             RetryDecision::Retry { delay } => {
                 prop_assert!(transient && attempt <= 5);
+                prop_assert!(repeat_safe || retry_non_idempotent);
                 prop_assert!(time_left.is_none_or(|left| delay < ms(left)));
                 prop_assert!(retry_after.is_none_or(|a| delay >= ms(a)));
                 let base = policy.backoff().base_delay(attempt);
@@ -288,6 +300,9 @@ proptest! {
                 prop_assert!(delay <= (base + ms(100)).max(retry_after.map_or(Duration::ZERO, ms)));
             }
             RetryDecision::GiveUp(GiveUpReason::Permanent) => prop_assert!(!transient),
+            RetryDecision::GiveUp(GiveUpReason::NotIdempotent) => {
+                prop_assert!(transient && !repeat_safe && !retry_non_idempotent);
+            }
             RetryDecision::GiveUp(GiveUpReason::MaxRetries) => prop_assert!(attempt > 5),
             RetryDecision::GiveUp(GiveUpReason::RetryAfterTooLong) => {
                 prop_assert!(retry_after.is_some_and(|a| ms(a) > Duration::from_secs(30)));

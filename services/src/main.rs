@@ -15,14 +15,7 @@ async fn main() -> ExitCode {
         Err(error) => {
             // Telemetry may not be up yet (a bad config file), so the error goes to stderr as text,
             // with its whole cause chain.
-            let mut text = error.to_string();
-            let mut source = std::error::Error::source(&error);
-            while let Some(cause) = source {
-                text.push_str(": ");
-                text.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            eprintln!("bulwark: {text}");
+            eprintln!("bulwark: {}", bulwark_runtime::error::chain(&error));
             ExitCode::FAILURE
         }
     }

@@ -13,6 +13,7 @@
 //! reset_timeout = "30s"
 //! reset_backoff = { multiplier = 2.0, max = "5m" }        # optional
 //! half_open_permits = 5
+//! max_wait_in_half_open = "0s"                            # 0: wait for the trials' verdict
 //! ```
 
 use std::time::Duration;
@@ -26,6 +27,9 @@ use super::error::InvalidConfig;
 /// Bounds the memory a config can make the breaker allocate (one byte per call of a count
 /// window, 24 bytes per bucket of a time window).
 pub const MAX_WINDOW_SLOTS: u32 = 100_000;
+
+/// The most trial calls a half-open round may admit.
+pub const MAX_HALF_OPEN_PERMITS: u32 = 100_000;
 
 /// The sliding window the failure and slow-call rates are computed over.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +111,7 @@ pub struct BreakerConfig {
     reset_timeout: Duration,
     reset_backoff: Option<ResetBackoff>,
     half_open_permits: u32,
+    max_wait_in_half_open: Duration,
 }
 
 impl Default for BreakerConfig {
@@ -123,6 +128,7 @@ impl Default for BreakerConfig {
             reset_timeout: Duration::from_secs(30),
             reset_backoff: None,
             half_open_permits: 5,
+            max_wait_in_half_open: Duration::ZERO,
         }
     }
 }
@@ -192,6 +198,13 @@ impl BreakerConfig {
         self.half_open_permits
     }
 
+    /// Longest a half-open round may wait for its verdict before the circuit opens again;
+    /// zero (the default) waits as long as the trials take. A trial that is cancelled or
+    /// ignored gives its place back, so a round cannot wedge on lost permits either way.
+    pub fn max_wait_in_half_open(&self) -> Duration {
+        self.max_wait_in_half_open
+    }
+
     /// How long the circuit stays open after its `opens`-th consecutive opening (1 = first):
     /// `reset_timeout`, grown by [`ResetBackoff`] and capped at its `max` when configured.
     pub fn reset_timeout_for(&self, opens: u32) -> Duration {
@@ -231,8 +244,11 @@ impl BreakerConfig {
         if self.reset_timeout.is_zero() {
             return Err(InvalidConfig::ResetTimeout);
         }
-        if self.half_open_permits == 0 {
-            return Err(InvalidConfig::HalfOpenPermits { value: 0 });
+        if self.half_open_permits == 0 || self.half_open_permits > MAX_HALF_OPEN_PERMITS {
+            return Err(InvalidConfig::HalfOpenPermits {
+                value: self.half_open_permits,
+                max: MAX_HALF_OPEN_PERMITS,
+            });
         }
         if let Some(backoff) = &self.reset_backoff {
             if !(backoff.multiplier.is_finite() && backoff.multiplier >= 1.0) {
@@ -307,6 +323,12 @@ impl BreakerConfigBuilder {
         self
     }
 
+    /// See [`BreakerConfig::max_wait_in_half_open`].
+    pub fn max_wait_in_half_open(mut self, wait: Duration) -> Self {
+        self.config.max_wait_in_half_open = wait;
+        self
+    }
+
     /// Checks every rule and returns the config, or the first rule broken.
     pub fn build(self) -> Result<BreakerConfig, InvalidConfig> {
         self.config.validate()
@@ -328,6 +350,8 @@ struct RawConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     reset_backoff: Option<ResetBackoff>,
     half_open_permits: u32,
+    #[serde(with = "humantime_serde")]
+    max_wait_in_half_open: Duration,
 }
 
 impl Default for RawConfig {
@@ -347,6 +371,7 @@ impl From<BreakerConfig> for RawConfig {
             reset_timeout: c.reset_timeout,
             reset_backoff: c.reset_backoff,
             half_open_permits: c.half_open_permits,
+            max_wait_in_half_open: c.max_wait_in_half_open,
         }
     }
 }
@@ -364,6 +389,7 @@ impl TryFrom<RawConfig> for BreakerConfig {
             reset_timeout: r.reset_timeout,
             reset_backoff: r.reset_backoff,
             half_open_permits: r.half_open_permits,
+            max_wait_in_half_open: r.max_wait_in_half_open,
         }
         .validate()
     }

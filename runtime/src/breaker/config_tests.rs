@@ -69,7 +69,10 @@ fn each_rule_has_its_error() {
     );
     assert_eq!(
         refused(b().half_open_permits(0)),
-        InvalidConfig::HalfOpenPermits { value: 0 }
+        InvalidConfig::HalfOpenPermits {
+            value: 0,
+            max: MAX_HALF_OPEN_PERMITS
+        }
     );
     let e = refused(b().half_open_permits(0));
     assert!(e.to_string().contains("half_open_permits"), "{e}");

@@ -70,11 +70,13 @@ pub enum InvalidConfig {
     /// `reset_timeout` is zero.
     #[error("reset_timeout must be greater than 0")]
     ResetTimeout,
-    /// `half_open_permits` is zero.
-    #[error("half_open_permits must be at least 1, got {value}")]
+    /// `half_open_permits` is zero or too large.
+    #[error("half_open_permits must be between 1 and {max}, got {value}")]
     HalfOpenPermits {
         /// The refused value.
         value: u32,
+        /// The largest accepted value.
+        max: u32,
     },
     /// `reset_backoff.multiplier` below 1 or not finite.
     #[error("reset_backoff.multiplier must be a finite number >= 1.0, got {value}")]

@@ -1,5 +1,6 @@
 //! [`CircuitBreaker`]: the pure state machine. Every method is handed `now`; nothing here reads
 //! a clock, sleeps, locks or allocates after construction (except when reconfigured).
+//! Operator commands (force open, disable, manual transitions, reconfigure) are in `operator.rs`.
 
 use std::time::Duration;
 
@@ -7,22 +8,23 @@ use crate::clock::Moment;
 
 use super::config::BreakerConfig;
 use super::error::InvariantViolation;
+use super::permit::{Admitted, Permit};
 use super::state::{BreakerSnapshot, CallOutcome, Rejected, State, Transition, TransitionReason};
 use super::window::{Counts, Window};
 
-/// Bookkeeping of one half-open episode; all zero outside HalfOpen.
+/// Bookkeeping of one half-open round; all zero outside HalfOpen.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Trial {
-    /// Permits of this episode (the config's `half_open_permits` when it began).
-    permits: u32,
-    /// Trial calls admitted.
-    acquired: u32,
+pub(super) struct Trial {
+    /// Permits of this round (the config's `half_open_permits` when it began).
+    pub(super) permits: u32,
+    /// Trial calls admitted and not released.
+    pub(super) acquired: u32,
     /// Trial calls reported.
-    reported: u32,
+    pub(super) reported: u32,
     /// Of which failed.
-    failed: u32,
+    pub(super) failed: u32,
     /// Of which slow.
-    slow: u32,
+    pub(super) slow: u32,
 }
 
 /// A circuit breaker: a pure, synchronous state machine over a sliding window.
@@ -30,16 +32,20 @@ struct Trial {
 /// See the [module documentation](super) for the semantics.
 #[derive(Debug, Clone)]
 pub struct CircuitBreaker {
-    config: BreakerConfig,
-    state: State,
-    window: Window,
+    pub(super) config: BreakerConfig,
+    pub(super) state: State,
+    pub(super) window: Window,
     /// When the current state was entered.
-    since: Moment,
+    pub(super) since: Moment,
     /// Open only: when trial calls will be let through.
-    open_until: Option<Moment>,
+    pub(super) open_until: Option<Moment>,
     /// Openings since the circuit was last closed; ≥ 1 exactly in Open and HalfOpen.
-    consecutive_opens: u32,
-    trial: Trial,
+    pub(super) consecutive_opens: u32,
+    pub(super) trial: Trial,
+    /// Incremented on every state entered; permits carry it.
+    pub(super) round: u32,
+    /// Calls refused since the current state was entered.
+    pub(super) not_permitted: u64,
 }
 
 /// `part / whole` in percent; 0 for an empty whole.
@@ -72,12 +78,20 @@ impl CircuitBreaker {
             open_until: None,
             consecutive_opens: 0,
             trial: Trial::default(),
+            round: 0,
+            not_permitted: 0,
         }
     }
 
     /// Current state.
     pub fn state(&self) -> State {
         self.state
+    }
+
+    /// The current round: incremented on every state entered. Permits of another round are
+    /// stale (see [`Permit`]).
+    pub fn round(&self) -> u32 {
+        self.round
     }
 
     /// Current settings.
@@ -89,95 +103,154 @@ impl CircuitBreaker {
     ///
     /// Closed, Disabled, MetricsOnly: admitted. Open: refused with `retry_after` until the
     /// (possibly backed-off) reset timeout has elapsed, then the breaker moves to HalfOpen and
-    /// admits the call as a trial (the transition is returned). HalfOpen: at most
-    /// `half_open_permits` trial calls in total are admitted. ForcedOpen: refused.
-    pub fn try_acquire(&mut self, now: Moment) -> Result<Option<Transition>, Rejected> {
-        match self.state {
-            State::Closed | State::Disabled | State::MetricsOnly => Ok(None),
-            State::ForcedOpen => Err(Rejected {
+    /// admits the call as a trial (the transition is returned with the permit). HalfOpen: at
+    /// most `half_open_permits` trial calls are admitted per round; a released trial gives its
+    /// place back. ForcedOpen: refused. Every refusal counts as not permitted.
+    pub fn try_acquire(&mut self, now: Moment) -> Result<Admitted, Rejected> {
+        let refused = match self.state {
+            State::Closed | State::Disabled | State::MetricsOnly => {
+                return Ok(self.admitted(false, None));
+            }
+            State::ForcedOpen => Rejected {
                 state: State::ForcedOpen,
                 retry_after: None,
-            }),
+            },
             State::Open => {
                 let until = self.open_until.unwrap_or(now);
-                if now < until {
-                    return Err(Rejected {
-                        state: State::Open,
-                        retry_after: Some(until - now),
-                    });
+                if now >= until {
+                    let transition = self.half_open(now);
+                    self.trial.acquired += 1;
+                    return Ok(self.admitted(true, Some(transition)));
                 }
-                let transition = self.half_open(now);
-                self.trial.acquired += 1;
-                Ok(Some(transition))
+                Rejected {
+                    state: State::Open,
+                    retry_after: Some(until - now),
+                }
             }
             State::HalfOpen => {
                 if self.trial.acquired < self.trial.permits {
                     self.trial.acquired += 1;
-                    Ok(None)
-                } else {
-                    Err(Rejected {
-                        state: State::HalfOpen,
-                        retry_after: None,
-                    })
+                    return Ok(self.admitted(true, None));
+                }
+                Rejected {
+                    state: State::HalfOpen,
+                    retry_after: None,
                 }
             }
+        };
+        self.not_permitted = self.not_permitted.saturating_add(1);
+        Err(refused)
+    }
+
+    fn admitted(&self, trial: bool, transition: Option<Transition>) -> Admitted {
+        Admitted {
+            permit: Permit::new(self.round, trial),
+            transition,
         }
     }
 
-    /// Records the result of a finished call that was admitted earlier.
+    /// Whether `permit` belongs to the current round (its result would be applied).
+    pub fn is_current(&self, permit: Permit) -> bool {
+        permit.round() == self.round
+    }
+
+    /// Records the result of a finished call admitted with `permit`.
     ///
-    /// Closed: into the window; once the window holds the minimum number of calls, the circuit
-    /// opens if the failure rate reaches `failure_rate_threshold` or the slow-call rate reaches
-    /// `slow_call_rate_threshold` (slow: `duration >= slow_call_duration`, success or not).
-    /// HalfOpen: counts as a trial result if a trial is outstanding (otherwise ignored); once
-    /// every permit has reported, or enough trials failed that a threshold is certainly
-    /// reached, the circuit opens again (reset timeout grown per [`ResetBackoff`]) or closes
-    /// (window cleared, backoff reset). MetricsOnly: into the window, never a transition.
-    /// Open, ForcedOpen, Disabled: ignored.
+    /// A permit of another round is stale and ignored. Closed: into the window; once the window
+    /// holds the minimum number of calls, the circuit opens if the failure rate reaches
+    /// `failure_rate_threshold` or the slow-call rate reaches `slow_call_rate_threshold` (slow:
+    /// `duration >= slow_call_duration`, success or not). HalfOpen: a trial result; once every
+    /// permit has reported, or enough trials failed that a threshold is certainly reached, the
+    /// circuit opens again (reset timeout grown per [`ResetBackoff`]) or closes (window cleared,
+    /// backoff reset). MetricsOnly: into the window, never a transition. Open, ForcedOpen,
+    /// Disabled: ignored.
     ///
     /// [`ResetBackoff`]: super::ResetBackoff
-    pub fn record(&mut self, now: Moment, outcome: CallOutcome) -> Option<Transition> {
+    pub fn record(
+        &mut self,
+        now: Moment,
+        permit: Permit,
+        outcome: CallOutcome,
+    ) -> Option<Transition> {
+        if !self.is_current(permit) {
+            return None;
+        }
         let failed = !outcome.success;
         let slow = outcome.duration >= self.config.slow_call_duration();
-        match self.state {
-            State::Closed => {
+        match (self.state, permit.is_trial()) {
+            (State::Closed, false) => {
                 self.window.record(now, failed, slow);
                 self.check_rates(now)
             }
-            State::MetricsOnly => {
+            (State::MetricsOnly, false) => {
                 self.window.record(now, failed, slow);
                 None
             }
-            State::HalfOpen => {
+            (State::HalfOpen, true) => {
                 if self.trial.reported >= self.trial.acquired {
                     return None;
                 }
+                self.window.record(now, failed, slow);
                 self.trial.reported += 1;
                 self.trial.failed += u32::from(failed);
                 self.trial.slow += u32::from(slow);
                 self.judge_trials(now)
             }
-            State::Open | State::ForcedOpen | State::Disabled => None,
+            _ => None,
         }
     }
 
+    /// Lets go of a call admitted with `permit` without judging the dependency by it: the call
+    /// was cancelled, or failed through the caller's own fault. A half-open trial of the
+    /// current round gives its place back, so another trial can take it; anything else is a
+    /// no-op.
+    pub fn release(&mut self, permit: Permit) {
+        let unreported = self.trial.acquired > self.trial.reported;
+        if self.state == State::HalfOpen
+            && permit.is_trial()
+            && self.is_current(permit)
+            && unreported
+        {
+            self.trial.acquired -= 1;
+        }
+    }
+
+    /// Counts `n` calls refused outside the state machine (at a published gate), so the
+    /// snapshot's `not_permitted` covers every refusal of the current state.
+    pub fn count_not_permitted(&mut self, n: u64) {
+        self.not_permitted = self.not_permitted.saturating_add(n);
+    }
+
     /// Time-driven work without a call: Open → HalfOpen once the reset timeout has elapsed;
-    /// a time-based window forgets the buckets that slid out.
+    /// HalfOpen → Open once `max_wait_in_half_open` (when set) has passed without a verdict; a
+    /// time-based window forgets the buckets that slid out.
     pub fn poll(&mut self, now: Moment) -> Option<Transition> {
         self.window.expire(now);
-        match (self.state, self.open_until) {
-            (State::Open, Some(until)) if now >= until => Some(self.half_open(now)),
+        match self.state {
+            State::Open if self.open_until.is_some_and(|until| now >= until) => {
+                Some(self.half_open(now))
+            }
+            State::HalfOpen if self.half_open_deadline().is_some_and(|at| now >= at) => {
+                let waited = now.saturating_duration_since(self.since);
+                Some(self.open(TransitionReason::HalfOpenTimedOut { waited }, now))
+            }
             _ => None,
         }
     }
 
     /// When [`poll`](Self::poll) will next have a transition to make (the Open → HalfOpen
-    /// instant), for the owner's timer.
+    /// instant, or the end of the half-open wait), for the owner's timer.
     pub fn next_deadline(&self) -> Option<Moment> {
         match self.state {
             State::Open => self.open_until,
+            State::HalfOpen => self.half_open_deadline(),
             _ => None,
         }
+    }
+
+    fn half_open_deadline(&self) -> Option<Moment> {
+        let wait = self.config.max_wait_in_half_open();
+        (!wait.is_zero()).then(|| self.since + wait)
     }
 
     /// Trial permits still available in HalfOpen; 0 in every other state.
@@ -188,52 +261,20 @@ impl CircuitBreaker {
         }
     }
 
-    /// Refuses every call until [`reset`](Self::reset).
-    pub fn force_open(&mut self, now: Moment) -> Option<Transition> {
-        self.manual(State::ForcedOpen, TransitionReason::ForcedOpen, now)
-    }
-
-    /// Admits every call and records nothing until [`reset`](Self::reset).
-    pub fn disable(&mut self, now: Moment) -> Option<Transition> {
-        self.manual(State::Disabled, TransitionReason::Disabled, now)
-    }
-
-    /// Admits every call and records outcomes without ever tripping, until
-    /// [`reset`](Self::reset). Coming from Closed the window is kept; otherwise it starts empty.
-    pub fn metrics_only(&mut self, now: Moment) -> Option<Transition> {
-        if self.state != State::Closed {
-            self.window.clear(now);
-        }
-        self.manual(State::MetricsOnly, TransitionReason::MetricsOnly, now)
-    }
-
-    /// Back to Closed with an empty window and no backoff, from any state (the window is
-    /// cleared even when already Closed, though that is no transition).
-    pub fn reset(&mut self, now: Moment) -> Option<Transition> {
-        self.window.clear(now);
-        self.consecutive_opens = 0;
-        self.manual(State::Closed, TransitionReason::Reset, now)
-    }
-
-    /// New settings at run time. The state is kept; an open circuit keeps its reopening
-    /// instant and a half-open episode keeps its number of permits (the new values apply from
-    /// the next opening or episode). The window is rebuilt when its kind or size changed (a
-    /// count window keeps its newest calls); no transition happens until the next call.
-    pub fn reconfigure(&mut self, config: BreakerConfig, now: Moment) {
-        if !self.window.is_kind(config.window()) {
-            self.window = self.window.rebuilt(config.window(), now);
-        }
-        self.config = config;
-    }
-
-    /// What the breaker looks like at `now` (rates are `None` below the minimum of calls).
+    /// What the breaker looks like at `now`. Closed and MetricsOnly: the window's figures, rates
+    /// `None` below the minimum of calls. HalfOpen: the current round's trials, rates once one
+    /// has reported. Open: the window that tripped it. ForcedOpen, Disabled: empty.
     pub fn snapshot(&self, now: Moment) -> BreakerSnapshot {
         let Counts {
             calls,
             failed,
             slow,
         } = self.window.counts_at(now);
-        let enough = calls >= u64::from(self.config.effective_minimum_calls());
+        let minimum = match self.state {
+            State::HalfOpen => 1,
+            _ => u64::from(self.config.effective_minimum_calls()),
+        };
+        let enough = calls >= minimum;
         BreakerSnapshot {
             state: self.state,
             calls: saturate(calls),
@@ -241,9 +282,11 @@ impl CircuitBreaker {
             slow: saturate(slow),
             failure_rate: enough.then(|| percent(failed, calls)),
             slow_call_rate: enough.then(|| percent(slow, calls)),
-            open_until: self.next_deadline(),
+            open_until: self.open_until,
             consecutive_opens: self.consecutive_opens,
             half_open_in_flight: self.trial.acquired - self.trial.reported,
+            not_permitted: self.not_permitted,
+            round: self.round,
         }
     }
 
@@ -356,7 +399,7 @@ impl CircuitBreaker {
     }
 
     /// Opens the circuit for the reset timeout of this consecutive opening.
-    fn open(&mut self, reason: TransitionReason, now: Moment) -> Transition {
+    pub(super) fn open(&mut self, reason: TransitionReason, now: Moment) -> Transition {
         self.consecutive_opens = self.consecutive_opens.saturating_add(1);
         let timeout: Duration = self.config.reset_timeout_for(self.consecutive_opens);
         let transition = self.enter(State::Open, reason, now);
@@ -364,34 +407,34 @@ impl CircuitBreaker {
         transition
     }
 
-    /// Open → HalfOpen with a fresh episode.
-    fn half_open(&mut self, now: Moment) -> Transition {
+    /// Into HalfOpen with a fresh round and an empty window (the snapshot then shows the
+    /// round's trials, not the window that tripped the circuit).
+    pub(super) fn half_open(&mut self, now: Moment) -> Transition {
         let waited = now.saturating_duration_since(self.since);
-        let transition = self.enter(
-            State::HalfOpen,
-            TransitionReason::ResetTimeoutElapsed { waited },
-            now,
-        );
+        self.half_open_because(TransitionReason::ResetTimeoutElapsed { waited }, now)
+    }
+
+    pub(super) fn half_open_because(
+        &mut self,
+        reason: TransitionReason,
+        now: Moment,
+    ) -> Transition {
+        self.window.clear(now);
+        self.consecutive_opens = self.consecutive_opens.max(1);
+        let transition = self.enter(State::HalfOpen, reason, now);
         self.trial.permits = self.config.half_open_permits();
         transition
     }
 
-    /// An operator's command: no transition when already there.
-    fn manual(&mut self, to: State, reason: TransitionReason, now: Moment) -> Option<Transition> {
-        if self.state == to {
-            return None;
-        }
-        self.consecutive_opens = 0;
-        Some(self.enter(to, reason, now))
-    }
-
-    /// Moves to `to`, clearing what belonged to the state left.
-    fn enter(&mut self, to: State, reason: TransitionReason, now: Moment) -> Transition {
+    /// Moves to `to`, starting a new round and clearing what belonged to the state left.
+    pub(super) fn enter(&mut self, to: State, reason: TransitionReason, now: Moment) -> Transition {
         let from = self.state;
         self.state = to;
         self.since = now;
         self.open_until = None;
         self.trial = Trial::default();
+        self.round = self.round.wrapping_add(1);
+        self.not_permitted = 0;
         Transition {
             from,
             to,

@@ -21,6 +21,7 @@
 //!
 //!  ForcedOpen (refuse all), Disabled (admit all, record nothing), MetricsOnly (admit all,
 //!  record, never trip): entered by force_open / disable / metrics_only, left by reset.
+//!  Operators may also move to Open, HalfOpen or Closed by hand (transition_to_*).
 //! ```
 //!
 //! Every change is a [`Transition`] carrying its [`TransitionReason`] — which rate crossed which
@@ -44,19 +45,32 @@
 //! trip, and refusing such a config would make the seed minimum (20) a trap for small windows.
 //! A time window applies `minimum_calls` as is.
 //!
+//! # Permits and rounds
+//!
+//! Every admitted call gets a [`Permit`], and every state the breaker enters starts a new
+//! *round* that permits carry. A call reports exactly once: [`record`](CircuitBreaker::record)
+//! with its outcome, or [`release`](CircuitBreaker::release) when its result says nothing about
+//! the dependency (the call was cancelled, or failed through the caller's fault). Results are
+//! matched by ticket, never by position: a permit of another round is stale, so a slow trial
+//! that outlives a reopening, or a late result of a call admitted while closed, cannot decide the
+//! current round.
+//!
 //! # Half-open
 //!
 //! Once the reset timeout has elapsed, the next [`try_acquire`](CircuitBreaker::try_acquire) (or
 //! [`poll`](CircuitBreaker::poll), so an idle dependency is probed too) moves to HalfOpen, where
-//! exactly `half_open_permits` trial calls are admitted **in total** — not "at a time": a trial
-//! that finished does not free its permit, so the verdict rests on a known number of calls. The
-//! trials are judged against the same two thresholds: as soon as enough have failed (or were
-//! slow) that the rate over all permits certainly reaches a threshold, the circuit reopens
-//! without waiting for the rest; when every permit has reported below both thresholds, it closes
-//! with an empty window. Five permits (the seed) let one unlucky error through at the 50 %
-//! threshold while a dead dependency is re-detected after three failed trials; one permit would
-//! make recovery a coin toss on flaky dependencies. Results reported while no trial is
-//! outstanding are ignored, as are late results reaching an Open circuit.
+//! `half_open_permits` trial calls are admitted per round — not "at a time": a trial that
+//! finished does not free its permit, so the verdict rests on a known number of calls; a trial
+//! that was released (cancelled, or ignored) does give its place back, so a round can never wedge
+//! on permits that will not report. The trials are judged against the same two thresholds: as
+//! soon as enough have failed (or were slow) that the rate over all permits certainly reaches a
+//! threshold, the circuit reopens without waiting for the rest; when every permit has reported
+//! below both thresholds, it closes with an empty window. Five permits (the seed) let one unlucky
+//! error through at the 50 % threshold while a dead dependency is re-detected after three failed
+//! trials; one permit would make recovery a coin toss on flaky dependencies. With
+//! `max_wait_in_half_open` set, a round that has no verdict by then reopens the circuit
+//! (Resilience4j's setting of the same name). The window is cleared on entering HalfOpen,
+//! ForcedOpen and Disabled, so a snapshot shows the current round's figures.
 //!
 //! # Reset backoff
 //!
@@ -85,10 +99,11 @@
 //!
 //! // Two successes, then two failures: 50 % over 4 calls trips it.
 //! for outcome in [ok, ok, err] {
-//!     breaker.try_acquire(now).unwrap();
-//!     assert!(breaker.record(now, outcome).is_none());
+//!     let permit = breaker.try_acquire(now).unwrap().permit;
+//!     assert!(breaker.record(now, permit, outcome).is_none());
 //! }
-//! let trip = breaker.record(now, err).unwrap();
+//! let permit = breaker.try_acquire(now).unwrap().permit;
+//! let trip = breaker.record(now, permit, err).unwrap();
 //! assert_eq!(trip.to, State::Open);
 //! println!("{trip}"); // closed -> open: failure rate 50.0% reached the 50% threshold over 4 calls
 //!
@@ -97,19 +112,26 @@
 //! let refused = breaker.try_acquire(now).unwrap_err();
 //! assert_eq!(refused.retry_after, Some(Duration::from_secs(20)));
 //!
-//! // Then two trial calls decide.
+//! // Then two trial calls decide. A cancelled trial gives its place back.
 //! now = now + Duration::from_secs(20);
-//! assert_eq!(breaker.try_acquire(now).unwrap().unwrap().to, State::HalfOpen);
-//! assert!(breaker.try_acquire(now).unwrap().is_none());
-//! assert!(breaker.try_acquire(now).is_err(), "only two trials in total");
-//! breaker.record(now, ok);
-//! assert_eq!(breaker.record(now, ok).unwrap().to, State::Closed);
+//! let first = breaker.try_acquire(now).unwrap();
+//! assert_eq!(first.transition.unwrap().to, State::HalfOpen);
+//! let cancelled = breaker.try_acquire(now).unwrap().permit;
+//! assert!(breaker.try_acquire(now).is_err(), "two trials per round");
+//! breaker.release(cancelled);
+//! let second = breaker.try_acquire(now).unwrap().permit;
+//! breaker.record(now, first.permit, ok);
+//! assert_eq!(breaker.record(now, second, ok).unwrap().to, State::Closed);
+//! // A late result of the earlier round changes nothing.
+//! assert!(breaker.record(now, permit, err).is_none());
 //! # Ok::<(), bulwark_runtime::breaker::InvalidConfig>(())
 //! ```
 
 mod config;
 mod error;
 mod machine;
+mod operator;
+mod permit;
 mod state;
 mod window;
 
@@ -120,7 +142,11 @@ mod props;
 #[cfg(test)]
 mod tests;
 
-pub use config::{BreakerConfig, BreakerConfigBuilder, MAX_WINDOW_SLOTS, ResetBackoff, WindowKind};
+pub use config::{
+    BreakerConfig, BreakerConfigBuilder, MAX_HALF_OPEN_PERMITS, MAX_WINDOW_SLOTS, ResetBackoff,
+    WindowKind,
+};
 pub use error::{InvalidConfig, InvariantViolation};
 pub use machine::CircuitBreaker;
+pub use permit::{Admitted, Permit};
 pub use state::{BreakerSnapshot, CallOutcome, Rejected, State, Transition, TransitionReason};

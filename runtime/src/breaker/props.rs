@@ -12,13 +12,27 @@ use crate::clock::Moment;
 #[derive(Debug, Clone)]
 enum Op {
     Acquire,
-    Record { success: bool, millis: u64 },
+    /// Reports one outstanding permit (picked by index), or — with none outstanding — a stale one.
+    Record {
+        success: bool,
+        millis: u64,
+        pick: usize,
+    },
+    /// Releases one outstanding permit (cancelled or ignored).
+    Release {
+        pick: usize,
+    },
     Poll,
-    Advance { millis: u64 },
+    Advance {
+        millis: u64,
+    },
     ForceOpen,
     Disable,
     MetricsOnly,
     Reset,
+    OperatorOpen,
+    OperatorHalfOpen,
+    OperatorClose,
     Reconfigure(BreakerConfig),
 }
 
@@ -46,9 +60,10 @@ fn config() -> impl Strategy<Value = BreakerConfig> {
         1u64..=5_000,
         1u32..=5,
         proptest::option::of((1.0f64..=3.0, 0u64..=10_000)),
+        prop_oneof![Just(0u64), 1u64..=5_000],
     )
         .prop_map(
-            |(window, fail, slow, slow_ms, min, reset_ms, permits, backoff)| {
+            |(window, fail, slow, slow_ms, min, reset_ms, permits, backoff, max_wait_ms)| {
                 let reset = Duration::from_millis(reset_ms);
                 BreakerConfig::builder()
                     .window(window)
@@ -62,6 +77,7 @@ fn config() -> impl Strategy<Value = BreakerConfig> {
                         multiplier,
                         max: reset + Duration::from_millis(extra_ms),
                     }))
+                    .max_wait_in_half_open(Duration::from_millis(max_wait_ms))
                     .build()
                     .unwrap()
             },
@@ -71,13 +87,18 @@ fn config() -> impl Strategy<Value = BreakerConfig> {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         30 => Just(Op::Acquire),
-        30 => (any::<bool>(), 0u64..=4_000).prop_map(|(success, millis)| Op::Record { success, millis }),
+        30 => (any::<bool>(), 0u64..=4_000, any::<usize>())
+            .prop_map(|(success, millis, pick)| Op::Record { success, millis, pick }),
+        6 => any::<usize>().prop_map(|pick| Op::Release { pick }),
         6 => Just(Op::Poll),
         12 => (0u64..=3_000).prop_map(|millis| Op::Advance { millis }),
         1 => Just(Op::ForceOpen),
         1 => Just(Op::Disable),
         1 => Just(Op::MetricsOnly),
         2 => Just(Op::Reset),
+        1 => Just(Op::OperatorOpen),
+        1 => Just(Op::OperatorHalfOpen),
+        1 => Just(Op::OperatorClose),
         2 => config().prop_map(Op::Reconfigure),
     ]
 }
@@ -93,9 +114,21 @@ struct Run {
     breaker: CircuitBreaker,
     now: Moment,
     episode: Episode,
+    /// Permits admitted and not yet recorded or released.
+    outstanding: Vec<Permit>,
 }
 
 impl Run {
+    /// Removes an outstanding permit (`true`), or makes up a stale one when none is outstanding.
+    fn take(&mut self, pick: usize) -> (Permit, bool) {
+        if self.outstanding.is_empty() {
+            let stale = self.breaker.round().wrapping_sub(1);
+            return (Permit::new(stale, pick.is_multiple_of(2)), false);
+        }
+        let i = pick % self.outstanding.len();
+        (self.outstanding.swap_remove(i), true)
+    }
+
     /// Applies one op and checks every property that concerns it.
     fn step(&mut self, op: &Op) -> Result<(), TestCaseError> {
         let before = self.breaker.state();
@@ -103,14 +136,40 @@ impl Run {
         let now = self.now;
         let transition = match op {
             Op::Acquire => self.acquire(before, open_until)?,
-            Op::Record { success, millis } => {
+            Op::Record {
+                success,
+                millis,
+                pick,
+            } => {
                 let outcome = CallOutcome {
                     success: *success,
                     duration: Duration::from_millis(*millis),
                 };
-                let t = self.breaker.record(now, outcome);
-                self.check_record(before, t.as_ref())?;
+                let (permit, _) = self.take(*pick);
+                let current = self.breaker.is_current(permit);
+                let t = self.breaker.record(now, permit, outcome);
+                if current {
+                    self.check_record(before, t.as_ref())?;
+                } else {
+                    prop_assert!(t.is_none(), "a stale permit decided: {t:?}");
+                }
                 t
+            }
+            Op::Release { pick } => {
+                let (permit, outstanding) = self.take(*pick);
+                let frees = outstanding
+                    && before == State::HalfOpen
+                    && permit.is_trial()
+                    && self.breaker.is_current(permit);
+                let left = self.breaker.half_open_permits_left();
+                self.breaker.release(permit);
+                if frees {
+                    self.episode.admitted -= 1;
+                    prop_assert_eq!(self.breaker.half_open_permits_left(), left + 1);
+                } else {
+                    prop_assert_eq!(self.breaker.half_open_permits_left(), left);
+                }
+                None
             }
             Op::Poll => self.breaker.poll(now),
             Op::Advance { millis } => {
@@ -121,6 +180,9 @@ impl Run {
             Op::Disable => self.breaker.disable(now),
             Op::MetricsOnly => self.breaker.metrics_only(now),
             Op::Reset => self.breaker.reset(now),
+            Op::OperatorOpen => self.breaker.transition_to_open(now),
+            Op::OperatorHalfOpen => self.breaker.transition_to_half_open(now),
+            Op::OperatorClose => self.breaker.transition_to_closed(now),
             Op::Reconfigure(config) => {
                 self.breaker.reconfigure(config.clone(), now);
                 None
@@ -147,7 +209,9 @@ impl Run {
         let result = self.breaker.try_acquire(now);
         match (before, &result) {
             (State::Closed | State::Disabled | State::MetricsOnly, r) => {
-                prop_assert_eq!(r, &Ok(None))
+                let admitted = r.as_ref().map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(admitted.transition.as_ref(), None);
+                prop_assert!(!admitted.permit.is_trial());
             }
             (State::ForcedOpen, r) => prop_assert_eq!(
                 r,
@@ -161,15 +225,20 @@ impl Run {
                 prop_assert!(now < until, "refused after the reset timeout");
                 prop_assert_eq!(rejected.retry_after, Some(until - now));
             }
-            (State::Open, Ok(t)) => {
-                prop_assert!(t.is_some(), "open admitted a call without half-opening");
+            (State::Open, Ok(admitted)) => {
+                prop_assert!(
+                    admitted.transition.is_some(),
+                    "open admitted a call without half-opening"
+                );
+                prop_assert!(admitted.permit.is_trial());
                 prop_assert!(
                     now >= open_until.unwrap_or(now),
                     "open admitted a call early"
                 );
             }
-            (State::HalfOpen, Ok(t)) => {
-                prop_assert!(t.is_none());
+            (State::HalfOpen, Ok(admitted)) => {
+                prop_assert!(admitted.transition.is_none());
+                prop_assert!(admitted.permit.is_trial());
                 self.episode.admitted += 1;
                 prop_assert!(
                     self.episode.admitted <= self.episode.permits,
@@ -183,7 +252,11 @@ impl Run {
                 prop_assert_eq!(self.episode.admitted, self.episode.permits);
             }
         }
-        Ok(result.ok().flatten())
+        if let Ok(admitted) = &result {
+            prop_assert_eq!(admitted.permit.round(), self.breaker.round());
+            self.outstanding.push(admitted.permit);
+        }
+        Ok(result.ok().and_then(|a| a.transition))
     }
 
     fn check_record(&self, before: State, t: Option<&Transition>) -> Result<(), TestCaseError> {
@@ -248,9 +321,18 @@ impl Run {
         prop_assert_ne!(t.from, t.to);
         match t.to {
             State::HalfOpen => {
-                prop_assert_eq!(t.from, State::Open);
-                let until = open_until.unwrap_or(Moment::ZERO);
-                prop_assert!(t.at >= until, "half-opened before the reset timeout");
+                if let TransitionReason::ResetTimeoutElapsed { .. } = t.reason {
+                    prop_assert_eq!(t.from, State::Open);
+                    let until = open_until.unwrap_or(Moment::ZERO);
+                    prop_assert!(t.at >= until, "half-opened before the reset timeout");
+                } else {
+                    prop_assert_eq!(&t.reason, &TransitionReason::HalfOpenedByOperator);
+                }
+                prop_assert_eq!(
+                    self.breaker.snapshot(self.now).calls,
+                    0,
+                    "window not cleared"
+                );
                 // A half-opening try_acquire admitted its call as the first trial.
                 self.episode = Episode {
                     permits: self.breaker.config().half_open_permits(),
@@ -278,7 +360,11 @@ impl Run {
             prop_assert!(false, "{e}");
         }
         let snap = b.snapshot(self.now);
-        if snap.calls < b.config().effective_minimum_calls() {
+        let minimum = match b.state() {
+            State::HalfOpen => 1,
+            _ => b.config().effective_minimum_calls(),
+        };
+        if snap.calls < minimum {
             prop_assert_eq!(snap.failure_rate, None);
             prop_assert_eq!(snap.slow_call_rate, None);
         }
@@ -290,7 +376,11 @@ impl Run {
         } else {
             prop_assert_eq!(b.half_open_permits_left(), 0);
         }
-        prop_assert_eq!(b.next_deadline().is_some(), b.state() == State::Open);
+        let waits = !b.config().max_wait_in_half_open().is_zero();
+        prop_assert_eq!(
+            b.next_deadline().is_some(),
+            b.state() == State::Open || (b.state() == State::HalfOpen && waits)
+        );
         Ok(())
     }
 }
@@ -305,7 +395,12 @@ proptest! {
         ops in proptest::collection::vec(op(), 0..300),
     ) {
         let now = Moment::ZERO + Duration::from_millis(start);
-        let mut run = Run { breaker: CircuitBreaker::new(config, now), now, episode: Episode::default() };
+        let mut run = Run {
+            breaker: CircuitBreaker::new(config, now),
+            now,
+            episode: Episode::default(),
+            outstanding: Vec::new(),
+        };
         run.check_state()?;
         for op in &ops {
             run.step(op)?;
@@ -321,10 +416,14 @@ proptest! {
         let mut b = CircuitBreaker::new(config, now);
         for (success, millis, gap) in outcomes {
             now = now + Duration::from_millis(gap);
-            if b.try_acquire(now).is_err() {
+            let Ok(admitted) = b.try_acquire(now) else {
                 continue;
-            }
-            let t = b.record(now, CallOutcome { success, duration: Duration::from_millis(millis) });
+            };
+            let t = b.record(
+                now,
+                admitted.permit,
+                CallOutcome { success, duration: Duration::from_millis(millis) },
+            );
             if let Some(Transition { reason: TransitionReason::FailureRateExceeded { calls, .. }
                 | TransitionReason::SlowCallRateExceeded { calls, .. }, .. }) = t
             {
@@ -352,26 +451,27 @@ proptest! {
         b.reset(now);
         // Trip it with failures, whatever the window.
         while b.state() == State::Closed {
-            b.try_acquire(now).ok();
-            b.record(now, CallOutcome::failure(Duration::ZERO));
+            if let Ok(admitted) = b.try_acquire(now) {
+                b.record(now, admitted.permit, CallOutcome::failure(Duration::ZERO));
+            }
         }
         now = b.next_deadline().unwrap_or(now);
         prop_assert_eq!(b.poll(now).map(|t| t.to), Some(State::HalfOpen));
         let permits = b.config().half_open_permits();
-        let mut admitted = 0;
-        while b.try_acquire(now).is_ok() {
-            admitted += 1;
+        let mut tickets = Vec::new();
+        while let Ok(admitted) = b.try_acquire(now) {
+            tickets.push(admitted.permit);
         }
-        prop_assert_eq!(admitted, permits);
+        prop_assert_eq!(tickets.len(), permits as usize);
         let slow_at = b.config().slow_call_duration();
         let (mut failed, mut slow, mut reported) = (0u32, 0u32, 0u32);
         let threshold_reached = |part: u32, threshold: f64| f64::from(part) * 100.0 >= threshold * f64::from(permits);
-        for (success, millis) in trials.into_iter().take(permits as usize) {
+        for ((success, millis), permit) in trials.into_iter().zip(tickets) {
             let duration = Duration::from_millis(millis);
             failed += u32::from(!success);
             slow += u32::from(duration >= slow_at);
             reported += 1;
-            let t = b.record(now, CallOutcome { success, duration });
+            let t = b.record(now, permit, CallOutcome { success, duration });
             let certain = threshold_reached(failed, b.config().failure_rate_threshold())
                 || threshold_reached(slow, b.config().slow_call_rate_threshold());
             match t.as_ref().map(|t| t.to) {

@@ -82,8 +82,8 @@ impl fmt::Display for State {
 /// The result of a finished call, as the breaker sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallOutcome {
-    /// Whether the call succeeded (errors the caller does not blame on the dependency, such as
-    /// a rejected request, should be reported as successes or not at all).
+    /// Whether the call succeeded. A failure that is not the dependency's fault (the caller's
+    /// bad request) is not an outcome: release the permit instead.
     pub success: bool,
     /// How long the call took.
     pub duration: Duration,
@@ -149,6 +149,18 @@ pub enum TransitionReason {
         /// Slow-call rate of the trials reported so far, percent.
         slow_rate: f64,
     },
+    /// HalfOpen → Open: `max_wait_in_half_open` passed without a verdict.
+    HalfOpenTimedOut {
+        /// How long the circuit was half-open.
+        #[serde(with = "humantime_serde")]
+        waited: Duration,
+    },
+    /// An operator opened the circuit.
+    OpenedByOperator,
+    /// An operator started a half-open round.
+    HalfOpenedByOperator,
+    /// An operator closed the circuit.
+    ClosedByOperator,
     /// An operator forced the circuit open.
     ForcedOpen,
     /// An operator disabled the breaker.
@@ -195,6 +207,12 @@ impl fmt::Display for TransitionReason {
                 f,
                 "trial calls failed (failure rate {failure_rate:.1}%, slow-call rate {slow_rate:.1}%)"
             ),
+            TransitionReason::HalfOpenTimedOut { waited } => {
+                write!(f, "no verdict after {waited:?} half-open")
+            }
+            TransitionReason::OpenedByOperator => f.write_str("opened by an operator"),
+            TransitionReason::HalfOpenedByOperator => f.write_str("half-opened by an operator"),
+            TransitionReason::ClosedByOperator => f.write_str("closed by an operator"),
             TransitionReason::ForcedOpen => f.write_str("forced open by an operator"),
             TransitionReason::Disabled => f.write_str("disabled by an operator"),
             TransitionReason::MetricsOnly => f.write_str("switched to metrics-only by an operator"),
@@ -256,6 +274,10 @@ pub struct BreakerSnapshot {
     pub consecutive_opens: u32,
     /// Trial calls admitted and not yet reported.
     pub half_open_in_flight: u32,
+    /// Calls refused since the current state was entered.
+    pub not_permitted: u64,
+    /// The current round (incremented on every state entered).
+    pub round: u32,
 }
 
 fn moment_nanos<S: Serializer>(m: &Moment, s: S) -> Result<S::Ok, S::Error> {

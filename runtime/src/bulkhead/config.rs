@@ -1,8 +1,10 @@
 //! [`BulkheadConfig`]: limits per priority class.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
-use crate::correlation::Priority;
+use super::Priority;
 
 /// Limits of one priority class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,13 +27,16 @@ pub enum InvalidBulkheadConfig {
     },
 }
 
-/// Limits of both classes. Defaults: critical 32 in flight + 32 waiting, non-critical 64 + 64 —
-/// critical work is rarer but must always find room; each class has its own capacity.
+/// Limits of both classes and how long a caller may wait for a slot. Defaults: critical 32 in
+/// flight + 32 waiting, non-critical 64 + 64 — critical work is rarer but must always find room;
+/// each class has its own capacity — and a wait of at most 1 s (also never past the call's
+/// deadline).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "RawConfig", into = "RawConfig")]
 pub struct BulkheadConfig {
     critical: ClassLimits,
     non_critical: ClassLimits,
+    max_wait: Duration,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -39,6 +44,8 @@ pub struct BulkheadConfig {
 struct RawConfig {
     critical: ClassLimits,
     non_critical: ClassLimits,
+    #[serde(with = "humantime_serde")]
+    max_wait: Duration,
 }
 
 impl Default for RawConfig {
@@ -52,6 +59,7 @@ impl From<BulkheadConfig> for RawConfig {
         Self {
             critical: c.critical,
             non_critical: c.non_critical,
+            max_wait: c.max_wait,
         }
     }
 }
@@ -62,6 +70,7 @@ impl TryFrom<RawConfig> for BulkheadConfig {
         BulkheadConfigBuilder {
             critical: raw.critical,
             non_critical: raw.non_critical,
+            max_wait: raw.max_wait,
         }
         .build()
     }
@@ -78,6 +87,7 @@ impl Default for BulkheadConfig {
                 max_concurrent: 64,
                 max_queue: 64,
             },
+            max_wait: Duration::from_secs(1),
         }
     }
 }
@@ -89,7 +99,14 @@ impl BulkheadConfig {
         BulkheadConfigBuilder {
             critical: d.critical,
             non_critical: d.non_critical,
+            max_wait: d.max_wait,
         }
+    }
+
+    /// Longest a caller waits in the queue for a slot (it never waits past its deadline
+    /// either); then it is refused as if the bulkhead were full.
+    pub fn max_wait(&self) -> Duration {
+        self.max_wait
     }
 
     /// The limits of `priority`.
@@ -107,6 +124,7 @@ impl BulkheadConfig {
 pub struct BulkheadConfigBuilder {
     critical: ClassLimits,
     non_critical: ClassLimits,
+    max_wait: Duration,
 }
 
 impl BulkheadConfigBuilder {
@@ -119,6 +137,12 @@ impl BulkheadConfigBuilder {
     /// Limits of the non-critical class.
     pub fn non_critical(mut self, limits: ClassLimits) -> Self {
         self.non_critical = limits;
+        self
+    }
+
+    /// See [`BulkheadConfig::max_wait`].
+    pub fn max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = max_wait;
         self
     }
 
@@ -135,6 +159,7 @@ impl BulkheadConfigBuilder {
         Ok(BulkheadConfig {
             critical: self.critical,
             non_critical: self.non_critical,
+            max_wait: self.max_wait,
         })
     }
 }

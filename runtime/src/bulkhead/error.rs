@@ -1,6 +1,6 @@
 //! [`BulkheadRejected`]: why the bulkhead refused a call.
 
-use crate::correlation::Priority;
+use super::Priority;
 
 /// Why the bulkhead refused a call.
 ///

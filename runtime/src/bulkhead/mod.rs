@@ -23,7 +23,7 @@
 //! ```
 //! use std::time::Duration;
 //! use bulwark_runtime::bulkhead::{Bulkhead, BulkheadConfig, BulkheadRejected, ClassLimits};
-//! use bulwark_runtime::correlation::Priority;
+//! use bulwark_runtime::bulkhead::Priority;
 //!
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 //! let config = BulkheadConfig::builder()
@@ -51,15 +51,15 @@ mod class;
 mod config;
 mod error;
 mod permit;
+mod priority;
 
 use serde::Serialize;
-
-use crate::correlation::Priority;
 
 use class::{Class, Refusal};
 pub use config::{BulkheadConfig, BulkheadConfigBuilder, ClassLimits, InvalidBulkheadConfig};
 pub use error::BulkheadRejected;
 pub use permit::BulkheadPermit;
+pub use priority::Priority;
 
 /// Occupancy of one class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

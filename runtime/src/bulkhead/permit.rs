@@ -1,7 +1,7 @@
 //! [`BulkheadPermit`]: one slot, released when dropped.
 
+use super::Priority;
 use super::class::Class;
-use crate::correlation::Priority;
 
 /// A slot in the bulkhead; dropping it frees the slot and wakes one waiter of its class.
 ///

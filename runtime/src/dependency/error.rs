@@ -4,11 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::breaker::State;
-use crate::correlation::Priority;
+use crate::bulkhead::Priority;
 use crate::error::{DependencyFailure, Details, ServiceError};
 use crate::retry::GiveUpReason;
 
-use super::traits::DependencyError;
+use super::failure::{DependencyError, FailureKind};
 
 /// Why a call through a [`DependencyHandle`](super::DependencyHandle) failed. Each variant keeps
 /// its cause; `From<CallError> for ServiceError` maps it onto the wire format (503 for rejections,
@@ -104,13 +104,28 @@ impl CallError {
             Self::CircuitOpen { .. } => "circuit_open",
             Self::BulkheadFull { .. } => "bulkhead_full",
             Self::Timeout { .. } => "timeout",
-            Self::Failed { .. } => "failure",
+            Self::Failed { last, .. } => match last.kind() {
+                FailureKind::RejectedRequest => "rejected_request",
+                FailureKind::Unauthorized => "unauthorized",
+                FailureKind::Transient | FailureKind::Permanent => "failure",
+            },
             Self::Panicked { .. } => "panic",
+        }
+    }
+
+    /// The failure kind of the last attempt, when the call was attempted and failed.
+    pub fn failure_kind(&self) -> Option<FailureKind> {
+        match self {
+            Self::Failed { last, .. } => Some(last.kind()),
+            _ => None,
         }
     }
 }
 
 impl From<CallError> for ServiceError {
+    /// 503 for refusals (open circuit, full bulkhead), 504 for timeouts, 502 for upstream
+    /// failures; a request the dependency rejected as the caller's fault is a 422
+    /// `PROCESSING_ERROR`. The `CallError` stays on the `source()` chain for the log.
     fn from(err: CallError) -> Self {
         let mut details = Details::new();
         details.insert("dependency".to_owned(), err.dependency().to_owned());
@@ -134,6 +149,12 @@ impl From<CallError> for ServiceError {
                 )
             }
             CallError::Timeout { .. } => (DependencyFailure::Timeout, None, "Dependency timed out"),
+            CallError::Failed { last, .. } if last.kind() == FailureKind::RejectedRequest => {
+                return ServiceError::Processing {
+                    message: "Dependency rejected the request".to_owned(),
+                    details,
+                };
+            }
             CallError::Failed { last, reason, .. } => {
                 details.insert("reason".to_owned(), reason.to_string());
                 (
@@ -151,6 +172,7 @@ impl From<CallError> for ServiceError {
             failure,
             details,
             retry_after,
+            source: Some(Box::new(err)),
         }
     }
 }

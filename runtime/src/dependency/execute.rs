@@ -1,31 +1,38 @@
 //! The guarded call: breaker → bulkhead → attempt under a deadline → outcome → retry decision.
 //!
-//! This is the hot path. On a successful call to a healthy dependency it does: one atomic load of
-//! the published breaker state, two clock reads, one settings load, one admission and one release
-//! on the bulkhead, the attempt (polled once before any timer is armed), and three relaxed atomic
-//! adds on the calling thread's own stripe (histogram bucket, histogram sum, success count) — no
-//! allocation, no lock and no message to the actor. An open circuit is refused after the first
-//! load.
+//! This is the hot path. On a successful call to a healthy dependency it does: one unit of the
+//! task's cooperative budget, one atomic load of the published breaker state, two clock reads,
+//! one settings load, one admission and one release on the bulkhead, the attempt (polled once
+//! before any timer is armed), and three relaxed atomic adds on the calling thread's own stripe
+//! (histogram bucket, histogram sum, success count) — no allocation, no lock and no message to
+//! the actor. An open circuit is refused after the first load.
+//!
+//! Every call ends by its deadline: the context's, or the policy's `timeout.total` counted from
+//! admission. The deadline is only computed when the call must wait (a queued bulkhead slot, an
+//! attempt not ready at its first poll, a retry), so calls that never wait never read tokio's
+//! clock.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::FutureExt;
+use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::clock::Moment;
+use crate::bulkhead::{BulkheadPermit, Priority};
+use crate::clock::{Clock, Moment};
 use crate::retry::{GiveUpReason, RetryDecision, RetryableFailure};
 use crate::timeout::lazy_timeout;
 
 use super::actor::DependencyMsg;
 use super::context::CallContext;
 use super::error::{CallError, StopReason};
-use super::gate::Admission;
+use super::failure::{DependencyError, FailureKind};
 use super::metrics::CallOutcomeLabel;
-use super::outcomes::{OutcomeRecord, Wake};
+use super::permit::{CallPermit, Origin, Verdict};
 use super::shared::Shared;
-use super::traits::DependencyError;
 
 /// One attempt against whatever the guard protects: a [`Dependency`](super::Dependency), a tower
 /// service, a closure.
@@ -45,8 +52,85 @@ enum Failure {
     Timeout,
 }
 
-/// Runs a guarded call to completion.
+/// Runs a guarded call to completion, counting it exactly once in `bulwark_calls_total`
+/// (as `cancelled` when the future is dropped before it ends).
 pub(crate) async fn execute<Req, A>(
+    shared: &Shared,
+    ctx: CallContext,
+    req: Req,
+    target: &mut A,
+) -> Result<A::Response, CallError>
+where
+    Req: Clone,
+    A: Attempt<Req>,
+{
+    spend_coop_budget().await;
+    let mut tally = Tally {
+        shared,
+        done: false,
+    };
+    let result = guarded(shared, ctx, req, target).await;
+    tally.done = true;
+    result
+}
+
+/// Counts a call whose future was dropped before it ended.
+struct Tally<'a> {
+    shared: &'a Shared,
+    done: bool,
+}
+
+impl Drop for Tally<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.shared.metrics.call(CallOutcomeLabel::Cancelled);
+        }
+    }
+}
+
+/// Spends one unit of the task's cooperative budget, like every tokio resource: a loop of calls
+/// that are all ready at once (refused, or answered from memory) still yields to the scheduler
+/// when the budget runs out, so timers and other tasks on the worker keep running.
+#[inline]
+async fn spend_coop_budget() {
+    std::future::poll_fn(|cx| {
+        tokio::task::coop::poll_proceed(cx).map(|restore| restore.made_progress())
+    })
+    .await;
+}
+
+/// The call's deadline, computed only when first needed.
+struct CallDeadline {
+    explicit: Option<Instant>,
+    total: Duration,
+    start: Moment,
+    resolved: Option<Instant>,
+}
+
+impl CallDeadline {
+    fn get(&mut self, clock: &Clock) -> Instant {
+        let Self {
+            explicit,
+            total,
+            start,
+            resolved,
+        } = self;
+        *resolved.get_or_insert_with(|| {
+            explicit.unwrap_or_else(|| {
+                let elapsed = clock.now().saturating_duration_since(*start);
+                Instant::now() + total.saturating_sub(elapsed)
+            })
+        })
+    }
+}
+
+/// Why waiting for a bulkhead slot ended without one.
+enum NoSlot {
+    Full,
+    Deadline,
+}
+
+async fn guarded<Req, A>(
     shared: &Shared,
     mut ctx: CallContext,
     req: Req,
@@ -59,47 +143,51 @@ where
     let clock = &shared.clock;
     // Admission first: an open circuit is refused before the clock, the settings or the budget are
     // touched.
-    let mut admission = admit(shared)?;
+    let mut first = Some(admit(shared)?);
     let start = clock.now();
-    let (attempt_timeout, max_retries) = {
+    let (attempt_timeout, max_retries, total, max_wait) = {
         let settings = shared.settings.load();
-        (settings.timeout.attempt, settings.retry.max_retries())
+        (
+            settings.timeout.attempt,
+            settings.retry.max_retries(),
+            settings.timeout.total,
+            settings.max_wait,
+        )
+    };
+    let mut deadline = CallDeadline {
+        explicit: ctx.deadline(),
+        total,
+        start,
+        resolved: None,
     };
     let mut req = Some(req);
     let mut attempt: u32 = 1;
     let mut now = start;
     loop {
-        if attempt > 1 {
-            admission = admit(shared)?;
-        }
+        let permit = match first.take() {
+            Some(permit) => permit,
+            None => admit(shared)?,
+        };
         let priority = ctx.priority();
-        let (permit, attempt_start) = match shared.bulkhead.try_acquire(priority) {
-            Some(permit) => (permit, now),
-            None => match shared.bulkhead.acquire(priority, ctx.deadline()).await {
-                Ok(permit) => (permit, clock.now()),
-                Err(_) => {
-                    if admission == Admission::Trial {
-                        shared.gate.return_trial();
-                    }
-                    shared.metrics.bulkhead_rejected(priority);
-                    shared.metrics.call(CallOutcomeLabel::BulkheadFull);
-                    return Err(CallError::BulkheadFull {
-                        dependency: Arc::clone(&shared.name),
-                        priority,
-                    });
+        let (slot, attempt_start) = match shared.bulkhead.try_acquire(priority) {
+            Some(slot) => (slot, now),
+            None => match wait_for_slot(shared, priority, deadline.get(clock), max_wait).await {
+                Ok(slot) => (slot, clock.now()),
+                Err(reason) => {
+                    drop(permit);
+                    return Err(refused_by_bulkhead(shared, priority, reason, attempt));
                 }
             },
         };
+        if let Some(d) = deadline.resolved {
+            ctx.set_deadline(d);
+        }
 
         let last_chance = attempt > max_retries;
-        let this_req = if last_chance { req.take() } else { req.clone() };
-        let Some(this_req) = this_req else {
+        let Some(this_req) = (if last_chance { req.take() } else { req.clone() }) else {
             // Unreachable: the request is moved only into the last attempt, after which the
             // decision below never retries (`!last_chance`).
-            return Err(CallError::Timeout {
-                dependency: Arc::clone(&shared.name),
-                attempts: attempt - 1,
-            });
+            return Err(timed_out(shared, attempt - 1));
         };
         ctx.set_attempt(attempt);
         let span = tracing::debug_span!(
@@ -108,50 +196,63 @@ where
             attempt,
             correlation_id = %ctx.correlation_id()
         );
-        let deadline = || {
-            let own = tokio::time::Instant::now() + attempt_timeout;
-            ctx.deadline().map_or(own, |d| d.min(own))
-        };
         let result = lazy_timeout(
             AssertUnwindSafe(target.attempt(this_req, &ctx))
                 .catch_unwind()
                 .instrument(span),
-            deadline,
+            || (Instant::now() + attempt_timeout).min(deadline.get(clock)),
         )
         .await;
         let end = clock.now();
-        drop(permit);
+        drop(slot);
+        let origin = Origin::Call {
+            first: attempt == 1,
+        };
 
         let failure = match result {
             Ok(Ok(Ok(response))) => {
-                record(shared, attempt_start, end, true, admission, attempt == 1);
+                permit.report(attempt_start, end, Verdict::Success, origin);
                 return Ok(response);
             }
-            Ok(Ok(Err(err))) => Failure::Dependency(err),
-            Err(_elapsed) => Failure::Timeout,
+            Ok(Ok(Err(err))) if !err.kind().counts_against_dependency() => {
+                permit.report(attempt_start, end, Verdict::Ignored, origin);
+                return Err(ignored(shared, err, attempt, end));
+            }
+            Ok(Ok(Err(err))) => {
+                permit.report(attempt_start, end, Verdict::Failure, origin);
+                Failure::Dependency(err)
+            }
+            Err(_elapsed) => {
+                permit.report(attempt_start, end, Verdict::Failure, origin);
+                Failure::Timeout
+            }
             Ok(Err(panic)) => {
-                record(shared, attempt_start, end, false, admission, attempt == 1);
+                permit.report(attempt_start, end, Verdict::Failure, origin);
                 shared.metrics.call(CallOutcomeLabel::Panic);
-                report_panic(shared, panic_message(panic.as_ref()));
+                report_panic(shared, crate::error::panic_text(panic.as_ref()));
                 return Err(CallError::Panicked {
                     dependency: Arc::clone(&shared.name),
                 });
             }
         };
-        record(shared, attempt_start, end, false, admission, attempt == 1);
 
         let retryable = match &failure {
             Failure::Dependency(err) => RetryableFailure {
                 transient: err.is_transient(),
                 retry_after: err.retry_after(),
+                repeat_safe: ctx.is_idempotent() || !err.may_have_reached(),
             },
             Failure::Timeout => RetryableFailure {
                 transient: true,
                 retry_after: None,
+                repeat_safe: ctx.is_idempotent(),
             },
         };
+        let time_left = deadline
+            .get(clock)
+            .saturating_duration_since(Instant::now());
         let settings = shared.settings.load_full();
-        let decision = settings.retry.decide(attempt, retryable, ctx.time_left());
+        let decision = settings.retry.decide(attempt, retryable, Some(time_left));
         let stop = match decision {
             RetryDecision::Retry { delay } if !last_chance && settings.budget.try_withdraw(end) => {
                 shared.metrics.retry();
@@ -174,13 +275,7 @@ where
             RetryDecision::GiveUp(reason) => StopReason::Policy(reason),
         };
         return Err(match failure {
-            Failure::Timeout => {
-                shared.metrics.call(CallOutcomeLabel::Timeout);
-                CallError::Timeout {
-                    dependency: Arc::clone(&shared.name),
-                    attempts: attempt,
-                }
-            }
+            Failure::Timeout => timed_out(shared, attempt),
             Failure::Dependency(last) => {
                 shared.metrics.call(CallOutcomeLabel::Failure);
                 CallError::Failed {
@@ -196,8 +291,8 @@ where
 
 /// Checks the published breaker state; a refusal is counted and returned as the call's error.
 #[inline]
-fn admit(shared: &Shared) -> Result<Admission, CallError> {
-    shared.gate.admit().map_err(|refused| {
+fn admit(shared: &Shared) -> Result<CallPermit<'_>, CallError> {
+    CallPermit::admit(shared).map_err(|refused| {
         shared.metrics.refused();
         CallError::CircuitOpen {
             dependency: Arc::clone(&shared.name),
@@ -207,44 +302,63 @@ fn admit(shared: &Shared) -> Result<Admission, CallError> {
     })
 }
 
-/// Reports an attempt: its duration to the histogram, its outcome to the actor. A fast success of
-/// an ordinary call is one striped counter add; anything the breaker must look at individually (a
-/// failure, a slow call, a half-open trial) goes through the ring and wakes the actor.
-#[inline]
-fn record(
+/// Waits in the bulkhead's queue, at most `max_wait` and never past the call's deadline.
+async fn wait_for_slot(
     shared: &Shared,
-    start: Moment,
-    end: Moment,
-    success: bool,
-    admission: Admission,
-    first_attempt: bool,
-) {
-    let duration_nanos = end.as_nanos().saturating_sub(start.as_nanos());
-    shared.metrics.duration.record(duration_nanos);
-    let slow = shared.gate.is_slow(duration_nanos);
-    if success && !slow && admission == Admission::Normal {
-        shared.outcomes.success();
-        return;
-    }
-    let rec = OutcomeRecord {
-        at: end,
-        duration_nanos,
-        success,
-        admission,
-        first_attempt,
-    };
-    if shared.outcomes.push(rec, slow, true) == Wake::Yes {
-        shared.wake_actor();
+    priority: Priority,
+    deadline: Instant,
+    max_wait: Duration,
+) -> Result<BulkheadPermit<'_>, NoSlot> {
+    let until = deadline.min(Instant::now() + max_wait);
+    match shared.bulkhead.acquire(priority, Some(until)).await {
+        Ok(slot) => Ok(slot),
+        Err(refusal) if refusal.is_timeout() && Instant::now() >= deadline => Err(NoSlot::Deadline),
+        Err(_) => Err(NoSlot::Full),
     }
 }
 
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_owned()
+fn refused_by_bulkhead(
+    shared: &Shared,
+    priority: Priority,
+    reason: NoSlot,
+    attempt: u32,
+) -> CallError {
+    match reason {
+        NoSlot::Deadline => timed_out(shared, attempt - 1),
+        NoSlot::Full => {
+            shared.metrics.bulkhead_rejected(priority);
+            shared.metrics.call(CallOutcomeLabel::BulkheadFull);
+            CallError::BulkheadFull {
+                dependency: Arc::clone(&shared.name),
+                priority,
+            }
+        }
+    }
+}
+
+fn timed_out(shared: &Shared, attempts: u32) -> CallError {
+    shared.metrics.call(CallOutcomeLabel::Timeout);
+    CallError::Timeout {
+        dependency: Arc::clone(&shared.name),
+        attempts,
+    }
+}
+
+/// A failure the breaker ignores: handed back to the caller at once, never retried.
+fn ignored(shared: &Shared, err: DependencyError, attempts: u32, at: Moment) -> CallError {
+    let label = match err.kind() {
+        FailureKind::Unauthorized => {
+            shared.note_unauthorized(at);
+            CallOutcomeLabel::Unauthorized
+        }
+        _ => CallOutcomeLabel::RejectedRequest,
+    };
+    shared.metrics.call(label);
+    CallError::Failed {
+        dependency: Arc::clone(&shared.name),
+        attempts,
+        reason: StopReason::Policy(GiveUpReason::Permanent),
+        last: err,
     }
 }
 

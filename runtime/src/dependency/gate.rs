@@ -1,24 +1,17 @@
 //! The breaker state the actor publishes and handles read without a message.
 //!
 //! The actor is the only writer of the breaker's state. After every transition it publishes what
-//! callers need to decide admission on their own: the state, how many half-open trial permits are
-//! left, and when an open circuit will let a trial through (for `Retry-After`). A handle admits with
+//! callers need to decide admission on their own: the state, the round, how many half-open trial
+//! permits are left, and when an open circuit will let a trial through (for `Retry-After`). State,
+//! round and permits share one atomic word, so a trial permit is taken (and given back) with one
+//! compare-and-swap that also checks it still belongs to the current round. A handle admits with
 //! one atomic load in the common case, so an open circuit rejects without touching a mailbox.
 
-use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::breaker::State;
+use crate::breaker::{Permit, State};
 use crate::clock::Moment;
-
-/// How a call was let through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Admission {
-    /// An ordinary call (closed, disabled or metrics-only circuit).
-    Normal,
-    /// A half-open trial call; its outcome decides whether the circuit closes.
-    Trial,
-}
 
 /// The refusal: which state refused and when to come back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,11 +20,42 @@ pub(crate) struct Refused {
     pub(crate) retry_after: Option<Duration>,
 }
 
+const STATE_SHIFT: u32 = 56;
+const PERMITS_SHIFT: u32 = 32;
+const PERMITS_MASK: u64 = (1 << 24) - 1;
+
+/// State (8 bits), trial permits left (24 bits) and round (32 bits) in one word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Word(u64);
+
+impl Word {
+    fn new(state: State, permits: u32, round: u32) -> Self {
+        let permits = u64::from(permits).min(PERMITS_MASK);
+        Self(
+            (u64::from(state.gauge()) << STATE_SHIFT)
+                | (permits << PERMITS_SHIFT)
+                | u64::from(round),
+        )
+    }
+
+    fn state(self) -> State {
+        // The state byte is only ever written from a `State`.
+        State::from_gauge((self.0 >> STATE_SHIFT) as u8).unwrap_or(State::Closed)
+    }
+
+    fn permits(self) -> u64 {
+        (self.0 >> PERMITS_SHIFT) & PERMITS_MASK
+    }
+
+    fn round(self) -> u32 {
+        self.0 as u32
+    }
+}
+
 /// Published breaker state (read-mostly: kept apart from per-call counters).
 #[derive(Debug)]
 pub(crate) struct Gate {
-    state: AtomicU8,
-    trial_permits: AtomicU32,
+    word: AtomicU64,
     open_until: AtomicU64,
     /// The actor's latest reading of the clock (every drain, at least every housekeeping tick):
     /// refusals compute `Retry-After` from it instead of reading the clock themselves.
@@ -40,10 +64,9 @@ pub(crate) struct Gate {
 }
 
 impl Gate {
-    pub(crate) fn new(state: State, slow_call: Duration) -> Self {
+    pub(crate) fn new(state: State, round: u32, slow_call: Duration) -> Self {
         Self {
-            state: AtomicU8::new(state.gauge()),
-            trial_permits: AtomicU32::new(0),
+            word: AtomicU64::new(Word::new(state, 0, round).0),
             open_until: AtomicU64::new(0),
             coarse_now: AtomicU64::new(0),
             slow_call_nanos: AtomicU64::new(nanos(slow_call)),
@@ -54,23 +77,14 @@ impl Gate {
     /// actor's coarse clock (accurate to a housekeeping tick, 250 ms; `Retry-After` is whole
     /// seconds on the wire), so refusing never reads the clock.
     #[inline]
-    pub(crate) fn admit(&self) -> Result<Admission, Refused> {
-        let state = State::from_gauge(self.state.load(Ordering::Acquire)).unwrap_or(State::Closed);
-        match state {
-            State::Closed | State::Disabled | State::MetricsOnly => Ok(Admission::Normal),
-            State::HalfOpen => {
-                let taken =
-                    self.trial_permits
-                        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |p| p.checked_sub(1));
-                match taken {
-                    Ok(_) => Ok(Admission::Trial),
-                    Err(_) => Err(Refused {
-                        state,
-                        retry_after: None,
-                    }),
-                }
+    pub(crate) fn admit(&self) -> Result<Permit, Refused> {
+        let word = Word(self.word.load(Ordering::Acquire));
+        match word.state() {
+            State::Closed | State::Disabled | State::MetricsOnly => {
+                Ok(Permit::new(word.round(), false))
             }
-            State::Open | State::ForcedOpen => {
+            State::HalfOpen => self.take_trial(word),
+            state @ (State::Open | State::ForcedOpen) => {
                 let until = Moment::from_nanos(self.open_until.load(Ordering::Relaxed));
                 let now = Moment::from_nanos(self.coarse_now.load(Ordering::Relaxed));
                 let retry_after =
@@ -80,9 +94,57 @@ impl Gate {
         }
     }
 
+    #[cold]
+    fn take_trial(&self, mut word: Word) -> Result<Permit, Refused> {
+        loop {
+            if word.state() != State::HalfOpen {
+                // The actor published a verdict meanwhile: decide again from it.
+                return self.admit();
+            }
+            if word.permits() == 0 {
+                return Err(Refused {
+                    state: State::HalfOpen,
+                    retry_after: None,
+                });
+            }
+            let taken = Word(word.0 - (1 << PERMITS_SHIFT));
+            match self.word.compare_exchange_weak(
+                word.0,
+                taken.0,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Ok(Permit::new(word.round(), true)),
+                Err(current) => word = Word(current),
+            }
+        }
+    }
+
+    /// Gives back the place of a trial that will not report (cancelled, ignored, or its record
+    /// could not be delivered), if its round is still the current half-open round.
+    pub(crate) fn return_trial(&self, permit: Permit) {
+        if !permit.is_trial() {
+            return;
+        }
+        let _ = self
+            .word
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |current| {
+                let word = Word(current);
+                let same_round = word.state() == State::HalfOpen && word.round() == permit.round();
+                (same_round && word.permits() < PERMITS_MASK)
+                    .then(|| current + (1 << PERMITS_SHIFT))
+            });
+    }
+
     /// The state handles currently see.
     pub(crate) fn state(&self) -> State {
-        State::from_gauge(self.state.load(Ordering::Acquire)).unwrap_or(State::Closed)
+        Word(self.word.load(Ordering::Acquire)).state()
+    }
+
+    /// Trial permits left in the current half-open round (0 in other states).
+    #[cfg(test)]
+    pub(crate) fn trial_permits(&self) -> u64 {
+        Word(self.word.load(Ordering::Acquire)).permits()
     }
 
     /// Whether a call of `duration` counts as slow.
@@ -91,13 +153,19 @@ impl Gate {
         duration_nanos >= self.slow_call_nanos.load(Ordering::Relaxed)
     }
 
-    /// Publishes a new state (actor only). Permits and the open deadline are written before the
-    /// state, so a handle that sees the new state also sees them.
-    pub(crate) fn publish(&self, state: State, trial_permits: u32, open_until: Option<Moment>) {
-        self.trial_permits.store(trial_permits, Ordering::Release);
+    /// Publishes a new state (actor only). The open deadline is written before the word, so a
+    /// handle that sees the new state also sees it.
+    pub(crate) fn publish(
+        &self,
+        state: State,
+        round: u32,
+        trial_permits: u32,
+        open_until: Option<Moment>,
+    ) {
         self.open_until
             .store(open_until.map_or(0, Moment::as_nanos), Ordering::Release);
-        self.state.store(state.gauge(), Ordering::Release);
+        self.word
+            .store(Word::new(state, trial_permits, round).0, Ordering::Release);
     }
 
     /// Records the actor's latest clock reading (actor only).
@@ -110,13 +178,6 @@ impl Gate {
         self.slow_call_nanos
             .store(nanos(slow_call), Ordering::Relaxed);
     }
-
-    /// Hands back a trial permit that was taken but not used (the bulkhead refused the call).
-    pub(crate) fn return_trial(&self) {
-        if self.state() == State::HalfOpen {
-            self.trial_permits.fetch_add(1, Ordering::AcqRel);
-        }
-    }
 }
 
 fn nanos(d: Duration) -> u64 {
@@ -127,16 +188,26 @@ fn nanos(d: Duration) -> u64 {
 mod tests {
     use super::*;
 
+    fn gate() -> Gate {
+        Gate::new(State::Closed, 0, Duration::from_secs(1))
+    }
+
     #[test]
-    fn closed_admits_normally() {
-        let gate = Gate::new(State::Closed, Duration::from_secs(1));
-        assert_eq!(gate.admit(), Ok(Admission::Normal));
+    fn closed_admits_normally_with_the_round() {
+        let gate = gate();
+        gate.publish(State::Closed, 7, 0, None);
+        assert_eq!(gate.admit(), Ok(Permit::new(7, false)));
     }
 
     #[test]
     fn open_refuses_with_retry_after() {
-        let gate = Gate::new(State::Closed, Duration::from_secs(1));
-        gate.publish(State::Open, 0, Some(Moment::ZERO + Duration::from_secs(30)));
+        let gate = gate();
+        gate.publish(
+            State::Open,
+            1,
+            0,
+            Some(Moment::ZERO + Duration::from_secs(30)),
+        );
         gate.set_coarse_now(Moment::ZERO + Duration::from_secs(10));
         let refused = gate.admit().unwrap_err();
         assert_eq!(refused.state, State::Open);
@@ -145,18 +216,48 @@ mod tests {
 
     #[test]
     fn half_open_hands_out_exactly_its_permits() {
-        let gate = Gate::new(State::Closed, Duration::from_secs(1));
-        gate.publish(State::HalfOpen, 3, None);
-        let admitted = (0..10).filter(|_| gate.admit().is_ok()).count();
-        assert_eq!(admitted, 3);
-        gate.return_trial();
-        assert_eq!(gate.admit(), Ok(Admission::Trial));
+        let gate = gate();
+        gate.publish(State::HalfOpen, 2, 3, None);
+        let permits: Vec<Permit> = (0..10).filter_map(|_| gate.admit().ok()).collect();
+        assert_eq!(permits, vec![Permit::new(2, true); 3]);
+        gate.return_trial(permits[0]);
+        assert_eq!(gate.admit(), Ok(Permit::new(2, true)));
+    }
+
+    #[test]
+    fn a_trial_of_an_earlier_round_gives_nothing_back() {
+        let gate = gate();
+        gate.publish(State::HalfOpen, 2, 1, None);
+        let old = gate.admit().unwrap();
+        gate.publish(State::HalfOpen, 4, 0, None);
+        gate.return_trial(old);
+        assert_eq!(gate.trial_permits(), 0);
+        gate.return_trial(Permit::new(4, false));
+        assert_eq!(
+            gate.trial_permits(),
+            0,
+            "an ordinary permit holds no trial place"
+        );
     }
 
     #[test]
     fn forced_open_has_no_retry_after() {
-        let gate = Gate::new(State::Closed, Duration::from_secs(1));
-        gate.publish(State::ForcedOpen, 0, None);
+        let gate = gate();
+        gate.publish(State::ForcedOpen, 1, 0, None);
         assert_eq!(gate.admit().unwrap_err().retry_after, None);
+    }
+
+    #[test]
+    fn concurrent_takers_never_overdraw() {
+        let gate = std::sync::Arc::new(gate());
+        gate.publish(State::HalfOpen, 9, 100, None);
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let gate = std::sync::Arc::clone(&gate);
+                std::thread::spawn(move || (0..100).filter(|_| gate.admit().is_ok()).count())
+            })
+            .collect();
+        let taken: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        assert_eq!(taken, 100);
     }
 }

@@ -1,51 +1,52 @@
 //! [`DependencyHandle`]: what callers hold.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use ractor::rpc::CallResult;
-use tokio::sync::broadcast;
-
-use crate::breaker::State;
 use crate::fallback::{FallbackCause, FallbackChain, FallbackSource};
-use crate::policy::Policy;
 
-use super::actor::{BreakerCommand, DependencyMsg, PolicyUpdateError};
 use super::context::CallContext;
+use super::controls::Controls;
 use super::error::CallError;
 use super::execute::{Attempt, execute};
-use super::shared::{DependencySnapshot, Shared, TransitionEvent};
-use super::traits::{Dependency, DependencyError};
-
-/// How long a control request (policy update, breaker command) waits for the actor.
-const CONTROL_TIMEOUT: Duration = Duration::from_secs(5);
+use super::failure::DependencyError;
+use super::traits::Dependency;
 
 /// A cheap, cloneable handle to one guarded dependency.
 ///
 /// Calls run in the caller's task: the handle admits them against the breaker state and the
 /// bulkhead that the dependency's actor publishes, bounds each attempt by its deadline, retries
 /// transient failures within the retry budget and reports every outcome to the actor without
-/// waiting for it.
+/// waiting for it. The handle dereferences to [`Controls`] (state, snapshot, commands).
 pub struct DependencyHandle<D: Dependency> {
-    shared: Arc<Shared>,
+    controls: Controls,
     dependency: Arc<D>,
     fallback: Option<FallbackChain<D::Request, D::Response>>,
+    /// Held by handles of a keyed family's member: while any is alive the key is not evicted.
+    pin: Option<Arc<()>>,
 }
 
 impl<D: Dependency> Clone for DependencyHandle<D> {
     fn clone(&self) -> Self {
         Self {
-            shared: Arc::clone(&self.shared),
+            controls: self.controls.clone(),
             dependency: Arc::clone(&self.dependency),
             fallback: self.fallback.clone(),
+            pin: self.pin.clone(),
         }
+    }
+}
+
+impl<D: Dependency> std::ops::Deref for DependencyHandle<D> {
+    type Target = Controls;
+    fn deref(&self) -> &Controls {
+        &self.controls
     }
 }
 
 impl<D: Dependency> std::fmt::Debug for DependencyHandle<D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DependencyHandle")
-            .field("name", &self.shared.name)
+            .field("name", &self.name())
             .field("state", &self.state())
             .finish()
     }
@@ -111,42 +112,35 @@ impl<T> Answer<T> {
     }
 }
 
-/// A control request that did not reach the actor.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ControlError {
-    /// No actor owns the dependency right now (it is restarting or stopped).
-    #[error("dependency '{0}' has no running actor")]
-    ActorUnavailable(Arc<str>),
-    /// The actor did not answer in time.
-    #[error("dependency '{0}' did not answer the control request in time")]
-    TimedOut(Arc<str>),
-    /// The new policy was refused.
-    #[error(transparent)]
-    InvalidPolicy(#[from] PolicyUpdateError),
-}
-
 impl<D: Dependency> DependencyHandle<D> {
     pub(crate) fn new(
-        shared: Arc<Shared>,
+        controls: Controls,
         dependency: Arc<D>,
         fallback: Option<FallbackChain<D::Request, D::Response>>,
     ) -> Self {
         Self {
-            shared,
+            controls,
             dependency,
             fallback,
+            pin: None,
         }
     }
 
-    /// The dependency's name.
-    pub fn name(&self) -> &str {
-        &self.shared.name
+    /// The same handle, pinning a keyed family's member while it (or a clone) is alive.
+    pub(crate) fn pinned(mut self, pin: Arc<()>) -> Self {
+        self.pin = Some(pin);
+        self
     }
 
     /// Calls the dependency through breaker, bulkhead, timeout and retry.
     pub async fn call(&self, req: D::Request, ctx: CallContext) -> Result<D::Response, CallError> {
-        execute(&self.shared, ctx, req, &mut Direct(&*self.dependency)).await
+        execute(
+            self.controls.shared(),
+            ctx,
+            req,
+            &mut Direct(&*self.dependency),
+        )
+        .await
     }
 
     /// Like [`call`](Self::call), then the fallback chain when the primary path fails for a cause
@@ -183,9 +177,9 @@ impl<D: Dependency> DependencyHandle<D> {
                 }
                 match chain.recover(&copy, cause) {
                     Some(degraded) => {
-                        self.shared.metrics.fallback(degraded.source.as_str());
+                        self.shared().metrics.fallback(degraded.source.as_str());
                         tracing::info!(
-                            dependency = %self.shared.name,
+                            dependency = %self.name(),
                             source = %degraded.source,
                             %cause,
                             "answered by fallback"
@@ -204,96 +198,14 @@ impl<D: Dependency> DependencyHandle<D> {
         }
     }
 
-    /// The breaker state callers currently see.
-    pub fn state(&self) -> State {
-        self.shared.gate.state()
-    }
-
-    /// Waits until the breaker reaches `state` (observers and tests).
-    pub async fn wait_for_state(&self, state: State) {
-        let mut rx = self.shared.state_tx.subscribe();
-        let _ = rx.wait_for(|s| *s == state).await;
-    }
-
-    /// Breaker transitions as they happen (bounded: a slow receiver loses the oldest).
-    pub fn subscribe(&self) -> broadcast::Receiver<TransitionEvent> {
-        self.shared.transitions.subscribe()
-    }
-
-    /// The dependency's status for `/status`.
-    pub fn snapshot(&self) -> DependencySnapshot {
-        self.shared.snapshot()
-    }
-
-    /// The policy in force.
-    pub fn policy(&self) -> Policy {
-        self.shared.policy()
-    }
-
-    /// Replaces the policy while running; the breaker keeps its state.
-    pub async fn update_policy(&self, policy: Policy) -> Result<(), ControlError> {
-        self.control(|port| DependencyMsg::UpdatePolicy(Box::new(policy), port))
-            .await?
-            .map_err(ControlError::from)
-    }
-
-    /// Changes the breaker by hand and returns its new state.
-    pub async fn command(&self, command: BreakerCommand) -> Result<State, ControlError> {
-        self.control(|port| DependencyMsg::Command(command, port))
-            .await
-    }
-
-    /// Waits until the actor has applied every outcome recorded so far, and returns the breaker
-    /// state that results (a barrier for tests, shutdown and operators).
-    pub async fn flush(&self) -> Result<State, ControlError> {
-        self.control(DependencyMsg::Flush).await
-    }
-
-    /// Chaos: makes the owning actor panic in its message handler. Calls keep being answered; the
-    /// supervisor restarts the actor, which keeps the breaker state.
-    pub fn inject_actor_panic(&self) -> Result<(), ControlError> {
-        let actor = self.shared.actor.load_full();
-        actor
-            .and_then(|a| a.cast(DependencyMsg::InjectPanic).ok())
-            .ok_or_else(|| ControlError::ActorUnavailable(Arc::clone(&self.shared.name)))
-    }
-
-    /// How often the owning actor has been restarted.
-    pub fn restarts(&self) -> u64 {
-        self.shared.restarts()
-    }
-
-    /// Waits until the owning actor has been restarted at least `n` times and the new incarnation
-    /// has started (messages sent afterwards reach it).
-    pub async fn wait_for_restarts(&self, n: u64) {
-        let mut rx = self.shared.started.subscribe();
-        let _ = rx.wait_for(|started| *started > n).await;
-    }
-
     /// The wrapped dependency.
     pub fn dependency(&self) -> &Arc<D> {
         &self.dependency
     }
 
-    async fn control<R: Send + 'static>(
-        &self,
-        build: impl FnOnce(ractor::RpcReplyPort<R>) -> DependencyMsg,
-    ) -> Result<R, ControlError> {
-        let name = || Arc::clone(&self.shared.name);
-        let actor = self
-            .shared
-            .actor
-            .load_full()
-            .ok_or_else(|| ControlError::ActorUnavailable(name()))?;
-        match actor.call(build, Some(CONTROL_TIMEOUT)).await {
-            Ok(CallResult::Success(value)) => Ok(value),
-            Ok(CallResult::Timeout) => Err(ControlError::TimedOut(name())),
-            Ok(CallResult::SenderError) | Err(_) => Err(ControlError::ActorUnavailable(name())),
-        }
-    }
-
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
-        &self.shared
+    /// The control surface (also reachable through `Deref`).
+    pub fn controls(&self) -> &Controls {
+        &self.controls
     }
 }
 

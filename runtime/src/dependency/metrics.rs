@@ -5,10 +5,12 @@
 //! caller's path touches no `metrics` handle at all on success (the actor adds the successes it
 //! drains in batches), and durations go to the dependency's own [`DurationHistogram`].
 
+use std::sync::Arc;
+
 use metrics::{Counter, Gauge, counter, gauge};
 
 use crate::breaker::State;
-use crate::correlation::Priority;
+use crate::bulkhead::Priority;
 
 use super::histogram::DurationHistogram;
 use super::striped::StripedCounter;
@@ -37,6 +39,7 @@ pub mod names {
 pub fn describe() {
     use metrics::{describe_counter, describe_gauge};
     describe_counter!(names::CALLS_TOTAL, "Guarded calls by final outcome");
+
     describe_gauge!(
         names::CIRCUIT_STATE,
         "Circuit state: 0 closed, 1 open, 2 half-open, 3 forced-open, 4 disabled, 5 metrics-only"
@@ -54,7 +57,7 @@ pub fn describe() {
     describe_counter!(names::FALLBACKS_TOTAL, "Answers served by a fallback");
 }
 
-/// Outcome labels of `bulwark_calls_total`.
+/// Outcome labels of `bulwark_calls_total`: every call ends in exactly one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CallOutcomeLabel {
     Success,
@@ -63,19 +66,25 @@ pub(crate) enum CallOutcomeLabel {
     CircuitOpen,
     BulkheadFull,
     Panic,
+    RejectedRequest,
+    Unauthorized,
+    Cancelled,
 }
 
 impl CallOutcomeLabel {
-    const ALL: [CallOutcomeLabel; 6] = [
+    const ALL: [CallOutcomeLabel; 9] = [
         Self::Success,
         Self::Failure,
         Self::Timeout,
         Self::CircuitOpen,
         Self::BulkheadFull,
         Self::Panic,
+        Self::RejectedRequest,
+        Self::Unauthorized,
+        Self::Cancelled,
     ];
 
-    fn as_str(self) -> &'static str {
+    pub(crate) const fn as_str(self) -> &'static str {
         match self {
             Self::Success => "success",
             Self::Failure => "failure",
@@ -83,22 +92,51 @@ impl CallOutcomeLabel {
             Self::CircuitOpen => "circuit_open",
             Self::BulkheadFull => "bulkhead_full",
             Self::Panic => "panic",
+            Self::RejectedRequest => "rejected_request",
+            Self::Unauthorized => "unauthorized",
+            Self::Cancelled => "cancelled",
         }
     }
+}
+
+/// Every outcome label of `bulwark_calls_total`, in a stable order.
+pub const CALL_OUTCOMES: [&str; 9] = [
+    CallOutcomeLabel::ALL[0].as_str(),
+    CallOutcomeLabel::ALL[1].as_str(),
+    CallOutcomeLabel::ALL[2].as_str(),
+    CallOutcomeLabel::ALL[3].as_str(),
+    CallOutcomeLabel::ALL[4].as_str(),
+    CallOutcomeLabel::ALL[5].as_str(),
+    CallOutcomeLabel::ALL[6].as_str(),
+    CallOutcomeLabel::ALL[7].as_str(),
+    CallOutcomeLabel::ALL[8].as_str(),
+];
+
+/// How a dependency's series are labelled: by its own name, or — for a member of a keyed
+/// family — by the family's name, so 10,000 keys make one set of series, not 10,000 (per-key
+/// detail stays in snapshots).
+#[derive(Debug, Clone)]
+pub(crate) struct MetricsScope {
+    /// The `dependency` label.
+    pub(crate) label: Arc<str>,
+    /// The duration histogram, shared by every member of a family.
+    pub(crate) histogram: Arc<DurationHistogram>,
+    /// Whether gauges of this one dependency are meaningful (not for family members).
+    pub(crate) gauges: bool,
 }
 
 /// One dependency's metric handles.
 #[derive(Debug)]
 pub(crate) struct DependencyMetrics {
-    name: String,
-    calls: [Counter; 6],
+    label: Arc<str>,
+    calls: [Counter; 9],
     /// Open-circuit refusals since the actor last flushed them into `calls`.
     refused: StripedCounter,
     /// Attempt durations (rendered at scrape time).
-    pub(crate) duration: DurationHistogram,
-    circuit_state: Gauge,
+    pub(crate) duration: Arc<DurationHistogram>,
+    circuit_state: Option<Gauge>,
     retries: Counter,
-    in_flight: [Gauge; 2],
+    in_flight: Option<[Gauge; 2]>,
     rejected: [Counter; 2],
 }
 
@@ -110,8 +148,8 @@ fn class(priority: Priority) -> usize {
 }
 
 impl DependencyMetrics {
-    pub(crate) fn new(dependency: &str) -> Self {
-        let name = dependency.to_owned();
+    pub(crate) fn new(scope: MetricsScope) -> Self {
+        let name = scope.label.to_string();
         let calls = CallOutcomeLabel::ALL.map(
             |o| counter!(names::CALLS_TOTAL, "dependency" => name.clone(), "outcome" => o.as_str()),
         );
@@ -119,16 +157,20 @@ impl DependencyMetrics {
             [Priority::Critical, Priority::NonCritical].map(|p| (metric, name.clone(), p.as_str()))
         };
         Self {
-            duration: DurationHistogram::default(),
-            circuit_state: gauge!(names::CIRCUIT_STATE, "dependency" => name.clone()),
+            duration: scope.histogram,
+            circuit_state: scope
+                .gauges
+                .then(|| gauge!(names::CIRCUIT_STATE, "dependency" => name.clone())),
             retries: counter!(names::RETRIES_TOTAL, "dependency" => name.clone()),
-            in_flight: per_class(names::BULKHEAD_IN_FLIGHT)
-                .map(|(m, d, p)| gauge!(m, "dependency" => d, "priority" => p)),
+            in_flight: scope.gauges.then(|| {
+                per_class(names::BULKHEAD_IN_FLIGHT)
+                    .map(|(m, d, p)| gauge!(m, "dependency" => d, "priority" => p))
+            }),
             rejected: per_class(names::BULKHEAD_REJECTED_TOTAL)
                 .map(|(m, d, p)| counter!(m, "dependency" => d, "priority" => p)),
             calls,
             refused: StripedCounter::default(),
-            name,
+            label: scope.label,
         }
     }
 
@@ -146,7 +188,9 @@ impl DependencyMetrics {
     }
 
     pub(crate) fn in_flight(&self, priority: Priority, value: u32) {
-        self.in_flight[class(priority)].set(f64::from(value));
+        if let Some(gauges) = &self.in_flight {
+            gauges[class(priority)].set(f64::from(value));
+        }
     }
 
     /// Counts an open-circuit refusal on the caller's stripe (flushed by the actor).
@@ -155,12 +199,14 @@ impl DependencyMetrics {
         self.refused.increment();
     }
 
-    /// Moves the refusals counted on stripes into `bulwark_calls_total{outcome="circuit_open"}`.
-    pub(crate) fn flush_refusals(&self) {
+    /// Moves the refusals counted on stripes into `bulwark_calls_total{outcome="circuit_open"}`
+    /// and answers how many there were.
+    pub(crate) fn flush_refusals(&self) -> u64 {
         let n = self.refused.take();
         if n > 0 {
             self.calls[CallOutcomeLabel::CircuitOpen as usize].increment(n);
         }
+        n
     }
 
     /// Adds `n` successful calls (drained in a batch by the actor).
@@ -170,20 +216,16 @@ impl DependencyMetrics {
         }
     }
 
-    /// Appends the duration histogram in Prometheus text format.
-    pub(crate) fn render_duration(&self, out: &mut String) {
-        self.duration
-            .render(names::CALL_DURATION_SECONDS, &self.name, out);
-    }
-
     pub(crate) fn state(&self, state: State) {
-        self.circuit_state.set(f64::from(state.gauge()));
+        if let Some(gauge) = &self.circuit_state {
+            gauge.set(f64::from(state.gauge()));
+        }
     }
 
     pub(crate) fn transition(&self, from: State, to: State) {
         counter!(
             names::CIRCUIT_TRANSITIONS_TOTAL,
-            "dependency" => self.name.clone(),
+            "dependency" => self.label.to_string(),
             "from" => from.as_str(),
             "to" => to.as_str()
         )
@@ -193,7 +235,7 @@ impl DependencyMetrics {
     pub(crate) fn fallback(&self, source: &str) {
         counter!(
             names::FALLBACKS_TOTAL,
-            "dependency" => self.name.clone(),
+            "dependency" => self.label.to_string(),
             "source" => source.to_owned()
         )
         .increment(1);

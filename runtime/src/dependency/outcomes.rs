@@ -5,15 +5,15 @@
 //! The ring never grows: when it is full (the actor cannot keep up, or is restarting), outcomes are
 //! folded into overflow counters, which the actor also drains — no outcome is lost, and memory stays
 //! flat under any load. Callers wake the actor only when its attention is needed (a failure, a
-//! half-open trial result, or a half-full ring); successes on a healthy dependency cost one push.
+//! half-open trial result, or a slow call); successes on a healthy dependency cost one striped add.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crossbeam_queue::ArrayQueue;
 use crossbeam_utils::CachePadded;
 
-use super::gate::Admission;
 use super::striped::StripedCounter;
+use crate::breaker::Permit;
 use crate::clock::Moment;
 
 /// One finished attempt.
@@ -25,10 +25,12 @@ pub(crate) struct OutcomeRecord {
     pub(crate) duration_nanos: u64,
     /// Whether it succeeded.
     pub(crate) success: bool,
-    /// How it was admitted.
-    pub(crate) admission: Admission,
+    /// The breaker's ticket: which round admitted it, and whether as a trial.
+    pub(crate) permit: Permit,
     /// Whether it was a call's first attempt (counts as a request for the retry budget).
     pub(crate) first_attempt: bool,
+    /// Whether the owning actor's health probe made it (not a call).
+    pub(crate) probe: bool,
 }
 
 /// Outcomes that did not fit in the ring.
@@ -54,9 +56,19 @@ pub(crate) struct OutcomeSink {
     /// Fast successes of ordinary calls: only their number matters to the breaker.
     successes: StripedCounter,
     ring: ArrayQueue<OutcomeRecord>,
-    half: usize,
     overflow: CachePadded<OverflowCounters>,
     wake_pending: CachePadded<AtomicBool>,
+}
+
+/// Where a pushed outcome went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    /// Into the ring.
+    Queued(Wake),
+    /// Into the overflow counters (the ring was full).
+    Folded(Wake),
+    /// Nowhere: the ring was full and the outcome's ticket cannot be folded.
+    Refused,
 }
 
 /// What a push asks of the caller.
@@ -74,7 +86,6 @@ impl OutcomeSink {
         Self {
             successes: StripedCounter::default(),
             ring: ArrayQueue::new(capacity),
-            half: capacity / 2,
             overflow: CachePadded::new(OverflowCounters::default()),
             wake_pending: CachePadded::new(AtomicBool::new(false)),
         }
@@ -91,23 +102,24 @@ impl OutcomeSink {
         self.successes.take()
     }
 
-    /// Records an outcome; `urgent` asks for a prompt drain (failure, trial, slow call).
+    /// Records an outcome and asks for a prompt drain. When the ring is full, an ordinary call's
+    /// outcome is folded into the overflow counters (nothing is lost); a trial's or a probe's is
+    /// refused, because its ticket matters: the caller gives its place back instead.
     #[inline]
-    pub(crate) fn push(&self, record: OutcomeRecord, slow: bool, urgent: bool) -> Wake {
-        if let Err(record) = self.ring.push(record) {
-            let counter = match (record.success, slow) {
-                (true, false) => &self.overflow.successes,
-                (false, false) => &self.overflow.failures,
-                (true, true) => &self.overflow.slow_successes,
-                (false, true) => &self.overflow.slow_failures,
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
-            return self.request_wake();
-        }
-        if urgent || self.ring.len() >= self.half {
-            self.request_wake()
-        } else {
-            Wake::No
+    pub(crate) fn push(&self, record: OutcomeRecord, slow: bool) -> Pushed {
+        match self.ring.push(record) {
+            Ok(()) => Pushed::Queued(self.request_wake()),
+            Err(record) if record.permit.is_trial() || record.probe => Pushed::Refused,
+            Err(record) => {
+                let counter = match (record.success, slow) {
+                    (true, false) => &self.overflow.successes,
+                    (false, false) => &self.overflow.failures,
+                    (true, true) => &self.overflow.slow_successes,
+                    (false, true) => &self.overflow.slow_failures,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                Pushed::Folded(self.request_wake())
+            }
         }
     }
 
@@ -155,34 +167,28 @@ mod tests {
             at: Moment::ZERO,
             duration_nanos: 1,
             success,
-            admission: Admission::Normal,
+            permit: Permit::new(0, false),
             first_attempt: true,
+            probe: false,
         }
     }
 
     #[test]
-    fn failure_wakes_once_until_cleared() {
+    fn wakes_once_until_cleared() {
         let sink = OutcomeSink::new(16);
-        assert_eq!(sink.push(rec(false), false, true), Wake::Yes);
-        assert_eq!(sink.push(rec(false), false, true), Wake::No);
+        assert_eq!(sink.push(rec(false), false), Pushed::Queued(Wake::Yes));
+        assert_eq!(sink.push(rec(false), false), Pushed::Queued(Wake::No));
         sink.clear_wake();
-        assert_eq!(sink.push(rec(false), false, true), Wake::Yes);
-    }
-
-    #[test]
-    fn successes_wake_at_half_full() {
-        let sink = OutcomeSink::new(8);
-        let wakes: Vec<Wake> = (0..4).map(|_| sink.push(rec(true), false, false)).collect();
-        assert_eq!(wakes, [Wake::No, Wake::No, Wake::No, Wake::Yes]);
+        assert_eq!(sink.push(rec(false), false), Pushed::Queued(Wake::Yes));
     }
 
     #[test]
     fn overflow_is_counted_not_lost() {
         let sink = OutcomeSink::new(4);
         for _ in 0..10 {
-            sink.push(rec(true), false, false);
+            sink.push(rec(true), false);
         }
-        sink.push(rec(false), true, true);
+        sink.push(rec(false), true);
         let mut drained = 0;
         while sink.pop().is_some() {
             drained += 1;
@@ -191,6 +197,24 @@ mod tests {
         assert_eq!(drained, 4);
         assert_eq!(overflow.successes, 6);
         assert_eq!(overflow.slow_failures, 1);
+        assert_eq!(sink.take_overflow(), Overflow::default());
+    }
+
+    #[test]
+    fn a_full_ring_refuses_trials_and_probes() {
+        let sink = OutcomeSink::new(2);
+        sink.push(rec(true), false);
+        sink.push(rec(true), false);
+        let trial = OutcomeRecord {
+            permit: Permit::new(3, true),
+            ..rec(true)
+        };
+        assert_eq!(sink.push(trial, false), Pushed::Refused);
+        let probe = OutcomeRecord {
+            probe: true,
+            ..rec(true)
+        };
+        assert_eq!(sink.push(probe, false), Pushed::Refused);
         assert_eq!(sink.take_overflow(), Overflow::default());
     }
 }

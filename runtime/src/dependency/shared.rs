@@ -6,6 +6,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 use crossbeam_utils::CachePadded;
@@ -15,14 +16,14 @@ use tokio::sync::{broadcast, watch};
 
 use crate::breaker::{BreakerSnapshot, CircuitBreaker, State, Transition};
 use crate::bulkhead::{Bulkhead, BulkheadSnapshot};
-use crate::clock::Clock;
+use crate::clock::{Clock, Moment};
 use crate::policy::Policy;
 use crate::retry::{RetryBudget, RetryPolicy};
 use crate::timeout::TimeoutPolicy;
 
 use super::actor::DependencyMsg;
 use super::gate::Gate;
-use super::metrics::DependencyMetrics;
+use super::metrics::{DependencyMetrics, MetricsScope};
 use super::outcomes::OutcomeSink;
 
 /// Capacity of the outcome ring between callers and the actor.
@@ -34,6 +35,8 @@ pub(crate) struct Settings {
     pub(crate) retry: RetryPolicy,
     pub(crate) timeout: TimeoutPolicy,
     pub(crate) budget: Arc<RetryBudget>,
+    /// Longest wait for a bulkhead slot.
+    pub(crate) max_wait: Duration,
 }
 
 impl Settings {
@@ -54,6 +57,7 @@ impl Settings {
             retry: policy.retry.clone(),
             timeout: policy.timeout,
             budget,
+            max_wait: policy.bulkhead.max_wait(),
         })
     }
 }
@@ -104,6 +108,18 @@ pub struct DependencySnapshot {
     pub actor_alive: bool,
     /// The last active probe's result, if any probe ran.
     pub last_probe: Option<ProbeStatus>,
+    /// Calls the dependency refused for our credentials (401/403). They open no breaker, so
+    /// readiness looks here.
+    pub unauthorized: UnauthorizedStatus,
+}
+
+/// Refused credentials: how often, and when last (nanoseconds on the runtime's clock).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct UnauthorizedStatus {
+    /// Calls refused with 401/403 (or classified unauthorized) since start.
+    pub total: u64,
+    /// When the last one happened, if any.
+    pub last_at_nanos: Option<u64>,
 }
 
 /// Result of the latest health probe.
@@ -137,6 +153,8 @@ pub(crate) struct Shared {
     pub(crate) last_probe: Mutex<Option<ProbeStatus>>,
     pub(crate) transitions: broadcast::Sender<TransitionEvent>,
     pub(crate) state_tx: watch::Sender<State>,
+    unauthorized_total: AtomicU64,
+    unauthorized_last: AtomicU64,
 }
 
 /// Locks a mutex, recovering from poisoning: a panic in the actor must not make the state unusable.
@@ -149,6 +167,7 @@ impl Shared {
         name: Arc<str>,
         policy: Policy,
         clock: Clock,
+        scope: MetricsScope,
     ) -> Result<Self, crate::retry::InvalidRetryConfig> {
         let now = clock.now();
         let breaker = CircuitBreaker::new(policy.breaker.clone(), now);
@@ -156,10 +175,14 @@ impl Shared {
         let settings = Settings::new(&policy, None)?;
         let (transitions, _) = broadcast::channel(256);
         let (state_tx, _) = watch::channel(state);
-        let metrics = DependencyMetrics::new(&name);
+        let metrics = DependencyMetrics::new(scope);
         metrics.state(state);
         Ok(Self {
-            gate: CachePadded::new(Gate::new(state, policy.breaker.slow_call_duration())),
+            gate: CachePadded::new(Gate::new(
+                state,
+                breaker.round(),
+                policy.breaker.slow_call_duration(),
+            )),
             bulkhead: Bulkhead::new(&policy.bulkhead),
             settings: ArcSwap::from_pointee(settings),
             outcomes: OutcomeSink::new(OUTCOME_RING),
@@ -172,6 +195,8 @@ impl Shared {
             last_probe: Mutex::new(None),
             transitions,
             state_tx,
+            unauthorized_total: AtomicU64::new(0),
+            unauthorized_last: AtomicU64::new(0),
             clock,
             name,
         })
@@ -198,10 +223,14 @@ impl Shared {
     pub(crate) fn publish(&self, breaker: &CircuitBreaker, t: &Transition) {
         let state = breaker.state();
         self.gate.set_coarse_now(t.at);
+        let open_until = (state == State::Open)
+            .then(|| breaker.next_deadline())
+            .flatten();
         self.gate.publish(
             state,
+            breaker.round(),
             breaker.half_open_permits_left(),
-            breaker.next_deadline(),
+            open_until,
         );
         self.metrics.state(state);
         self.metrics.transition(t.from, t.to);
@@ -250,6 +279,22 @@ impl Shared {
             actor_restarts: self.restarts(),
             actor_alive: self.actor.load().is_some(),
             last_probe: lock(&self.last_probe).clone(),
+            unauthorized: self.unauthorized(),
+        }
+    }
+
+    /// Counts a call refused for our credentials.
+    pub(crate) fn note_unauthorized(&self, at: Moment) {
+        self.unauthorized_total.fetch_add(1, Ordering::Relaxed);
+        self.unauthorized_last
+            .fetch_max(at.as_nanos().max(1), Ordering::Relaxed);
+    }
+
+    pub(crate) fn unauthorized(&self) -> UnauthorizedStatus {
+        let last = self.unauthorized_last.load(Ordering::Relaxed);
+        UnauthorizedStatus {
+            total: self.unauthorized_total.load(Ordering::Relaxed),
+            last_at_nanos: (last > 0).then_some(last),
         }
     }
 }

@@ -1,9 +1,9 @@
-//! What a user implements: the [`Dependency`] trait and its error type.
+//! What a user implements: the [`Dependency`] trait and its health [`Probe`].
 
 use std::future::Future;
-use std::time::Duration;
 
 use super::context::CallContext;
+use super::failure::DependencyError;
 
 /// One external thing a service calls: an LLM provider, an inference endpoint, a database.
 ///
@@ -47,104 +47,4 @@ pub enum Probe {
     Unhealthy(DependencyError),
     /// This dependency has no health check.
     Unsupported,
-}
-
-/// Whether a failure is worth retrying.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureKind {
-    /// May succeed on another attempt: connection refused or reset, timeout, 429, 502, 503, 504.
-    Transient,
-    /// Will fail again: 4xx, validation, business rule.
-    Permanent,
-}
-
-type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-/// A failed attempt, classified as transient or permanent, with its cause.
-#[derive(Debug, thiserror::Error)]
-#[error("{kind:?} dependency failure: {source}")]
-pub struct DependencyError {
-    kind: FailureKind,
-    retry_after: Option<Duration>,
-    #[source]
-    source: BoxError,
-}
-
-impl DependencyError {
-    /// A failure that may succeed when tried again.
-    pub fn transient(source: impl Into<BoxError>) -> Self {
-        Self {
-            kind: FailureKind::Transient,
-            retry_after: None,
-            source: source.into(),
-        }
-    }
-
-    /// A failure that will not succeed when tried again.
-    pub fn permanent(source: impl Into<BoxError>) -> Self {
-        Self {
-            kind: FailureKind::Permanent,
-            retry_after: None,
-            source: source.into(),
-        }
-    }
-
-    /// Classifies an HTTP status the way DESIGN.md does: 408, 429, 502, 503 and 504 are transient,
-    /// every other status is permanent.
-    pub fn from_status(status: u16, source: impl Into<BoxError>) -> Self {
-        if matches!(status, 408 | 429 | 502 | 503 | 504) {
-            Self::transient(source)
-        } else {
-            Self::permanent(source)
-        }
-    }
-
-    /// Adds the server's `Retry-After`; the retry policy waits at least that long.
-    pub fn with_retry_after(mut self, retry_after: Duration) -> Self {
-        self.retry_after = Some(retry_after);
-        self
-    }
-
-    /// Transient or permanent.
-    pub fn kind(&self) -> FailureKind {
-        self.kind
-    }
-
-    /// Whether another attempt may succeed.
-    pub fn is_transient(&self) -> bool {
-        self.kind == FailureKind::Transient
-    }
-
-    /// The server's `Retry-After`, when it sent one.
-    pub fn retry_after(&self) -> Option<Duration> {
-        self.retry_after
-    }
-
-    /// The underlying cause.
-    pub fn cause(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
-        self.source.as_ref()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_classification() {
-        for s in [408, 429, 502, 503, 504] {
-            assert!(DependencyError::from_status(s, "x").is_transient(), "{s}");
-        }
-        for s in [400, 401, 403, 404, 409, 422, 500, 501] {
-            assert!(!DependencyError::from_status(s, "x").is_transient(), "{s}");
-        }
-    }
-
-    #[test]
-    fn retry_after_is_kept() {
-        let e = DependencyError::transient("busy").with_retry_after(Duration::from_secs(2));
-        assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
-        assert_eq!(e.kind(), FailureKind::Transient);
-    }
 }

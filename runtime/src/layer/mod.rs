@@ -7,20 +7,17 @@
 //! dependency.
 //!
 //! Requests must be `Clone` so they can be retried. Errors of the inner service are classified by a
-//! [`Classify`] policy (transient by default); a response can also be classified as a failure (an
-//! HTTP 503, say) with [`GuardLayer::classify_response`].
+//! [`Classify`] policy (transient by default) and kept, boxed, as the failure's cause; a response
+//! can also be classified as a failure (an HTTP 503, say) with [`GuardLayer::classify_response`].
 
 mod service;
 
 use std::sync::Arc;
 
 use crate::dependency::{CallContext, DependencyError, FailureKind};
+use crate::guard::Guard;
 
 pub use service::{GuardFuture, GuardService};
-
-/// A guard that is not tied to a [`Dependency`](crate::dependency::Dependency) implementation:
-/// breaker, bulkhead, retry and timeout for whatever the caller runs inside it.
-pub type Guard = crate::dependency::DependencyHandle<crate::runtime::Unbound>;
 
 /// Decides whether an inner service error is worth retrying.
 pub type Classify<E> = Arc<dyn Fn(&E) -> FailureKind + Send + Sync>;

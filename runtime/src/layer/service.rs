@@ -11,11 +11,6 @@ use crate::dependency::{Attempt, CallContext, CallError, DependencyError, Failur
 
 use super::GuardLayer;
 
-/// The inner service's error, carried as a dependency failure's cause.
-#[derive(Debug, thiserror::Error)]
-#[error("inner service failed: {0}")]
-struct InnerError(String);
-
 /// A tower service guarded by Bulwark.
 pub struct GuardService<S, Req, E>
 where
@@ -61,7 +56,7 @@ impl<S, Req, E> Attempt<Req> for TowerAttempt<S, Req, E>
 where
     S: Service<Req, Error = E> + Send,
     S::Future: Send,
-    E: std::fmt::Display,
+    E: std::error::Error + Send + Sync + 'static,
 {
     type Response = S::Response;
 
@@ -70,13 +65,11 @@ where
         req: Req,
         _ctx: &CallContext,
     ) -> Result<S::Response, DependencyError> {
-        let classify = |e: E| {
-            let kind = (self.layer.classify)(&e);
-            let cause = InnerError(e.to_string());
-            match kind {
-                FailureKind::Transient => DependencyError::transient(cause),
-                FailureKind::Permanent => DependencyError::permanent(cause),
-            }
+        let classify = |e: E| match (self.layer.classify)(&e) {
+            FailureKind::Transient => DependencyError::transient(e),
+            FailureKind::Permanent => DependencyError::permanent(e),
+            FailureKind::RejectedRequest => DependencyError::rejected_request(e),
+            FailureKind::Unauthorized => DependencyError::unauthorized(e),
         };
         let ready = match self.svc.ready().await {
             Ok(svc) => svc,
@@ -104,7 +97,7 @@ where
     S::Future: Send,
     S::Response: Send + 'static,
     Req: Clone + Send + Sync + 'static,
-    E: std::fmt::Display + Send + 'static,
+    E: std::error::Error + Send + Sync + 'static,
 {
     type Response = S::Response;
     type Error = CallError;

@@ -22,7 +22,7 @@
 //! budget.deposit(now); // the first attempt
 //!
 //! // Attempt 1 failed with a transient error, 10 s before the caller's deadline.
-//! let transient = RetryableFailure { transient: true, retry_after: None };
+//! let transient = RetryableFailure { transient: true, retry_after: None, repeat_safe: true };
 //! match policy.decide(1, transient, Some(Duration::from_secs(10))) {
 //!     RetryDecision::Retry { delay } if budget.try_withdraw(now) => {
 //!         assert!(delay >= Duration::from_millis(100) && delay <= Duration::from_millis(200));
@@ -33,7 +33,11 @@
 //! }
 //!
 //! // The server said "Retry-After: 60" — more than the 30 s we are willing to wait.
-//! let busy = RetryableFailure { transient: true, retry_after: Some(Duration::from_secs(60)) };
+//! let busy = RetryableFailure {
+//!     transient: true,
+//!     retry_after: Some(Duration::from_secs(60)),
+//!     repeat_safe: true,
+//! };
 //! assert_eq!(policy.decide(1, busy, None), RetryDecision::GiveUp(GiveUpReason::RetryAfterTooLong));
 //! ```
 

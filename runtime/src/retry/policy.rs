@@ -14,6 +14,9 @@ pub struct RetryableFailure {
     pub transient: bool,
     /// The server's `Retry-After`, if it sent one.
     pub retry_after: Option<Duration>,
+    /// Whether another attempt cannot duplicate a side effect: the request is idempotent, or
+    /// this attempt certainly never reached the dependency.
+    pub repeat_safe: bool,
 }
 
 /// The policy's answer.
@@ -32,8 +35,11 @@ pub enum RetryDecision {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GiveUpReason {
-    /// The failure is permanent.
+    /// The failure is not worth retrying (permanent, the caller's fault, refused credentials).
     Permanent,
+    /// The request is not idempotent and may have reached the dependency: repeating it could
+    /// duplicate its side effects.
+    NotIdempotent,
     /// `max_retries` retries were made.
     MaxRetries,
     /// Waiting would pass the caller's deadline.
@@ -45,7 +51,8 @@ pub enum GiveUpReason {
 impl fmt::Display for GiveUpReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::Permanent => "permanent failure",
+            Self::Permanent => "failure not retryable",
+            Self::NotIdempotent => "not idempotent and may have reached the dependency",
             Self::MaxRetries => "retries exhausted",
             Self::DeadlineTooClose => "deadline too close to retry",
             Self::RetryAfterTooLong => "server asked to wait too long",
@@ -62,6 +69,7 @@ pub struct RetryPolicy {
     backoff: ExponentialBackoff,
     budget: BudgetConfig,
     max_retry_after: Duration,
+    retry_non_idempotent: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -72,6 +80,7 @@ struct RawPolicy {
     budget: BudgetConfig,
     #[serde(with = "humantime_serde")]
     max_retry_after: Duration,
+    retry_non_idempotent: bool,
 }
 
 impl Default for RawPolicy {
@@ -87,6 +96,7 @@ impl From<RetryPolicy> for RawPolicy {
             backoff: p.backoff,
             budget: p.budget,
             max_retry_after: p.max_retry_after,
+            retry_non_idempotent: p.retry_non_idempotent,
         }
     }
 }
@@ -100,6 +110,7 @@ impl TryFrom<RawPolicy> for RetryPolicy {
             backoff: raw.backoff,
             budget: raw.budget,
             max_retry_after: raw.max_retry_after,
+            retry_non_idempotent: raw.retry_non_idempotent,
         })
     }
 }
@@ -111,6 +122,7 @@ impl Default for RetryPolicy {
             backoff: ExponentialBackoff::default(),
             budget: BudgetConfig::default(),
             max_retry_after: Duration::from_secs(30),
+            retry_non_idempotent: false,
         }
     }
 }
@@ -142,6 +154,13 @@ impl RetryPolicyBuilder {
     /// The longest server `Retry-After` honoured.
     pub fn max_retry_after(mut self, d: Duration) -> Self {
         self.0.max_retry_after = d;
+        self
+    }
+
+    /// Whether failures of non-idempotent requests that may have reached the dependency
+    /// (a timeout, a reset after sending) are retried too (default `false`).
+    pub fn retry_non_idempotent(mut self, allow: bool) -> Self {
+        self.0.retry_non_idempotent = allow;
         self
     }
 
@@ -186,6 +205,12 @@ impl RetryPolicy {
         self.max_retry_after
     }
 
+    /// Whether non-idempotent requests are retried after failures that may have reached the
+    /// dependency.
+    pub fn retries_non_idempotent(&self) -> bool {
+        self.retry_non_idempotent
+    }
+
     /// Decides after attempt number `attempt` (1-based) failed, with `time_left` before the
     /// caller's deadline (`None`: no deadline).
     pub fn decide(
@@ -196,6 +221,9 @@ impl RetryPolicy {
     ) -> RetryDecision {
         if !failure.transient {
             return RetryDecision::GiveUp(GiveUpReason::Permanent);
+        }
+        if !failure.repeat_safe && !self.retry_non_idempotent {
+            return RetryDecision::GiveUp(GiveUpReason::NotIdempotent);
         }
         if attempt > self.max_retries {
             return RetryDecision::GiveUp(GiveUpReason::MaxRetries);
@@ -221,6 +249,7 @@ mod tests {
     const T: RetryableFailure = RetryableFailure {
         transient: true,
         retry_after: None,
+        repeat_safe: true,
     };
 
     #[test]
@@ -229,6 +258,7 @@ mod tests {
         let f = RetryableFailure {
             transient: false,
             retry_after: None,
+            repeat_safe: true,
         };
         assert_eq!(
             p.decide(1, f, None),
@@ -274,6 +304,7 @@ mod tests {
         let f = RetryableFailure {
             transient: true,
             retry_after: Some(Duration::from_secs(3)),
+            repeat_safe: true,
         };
         assert_eq!(
             p.decide(1, f, None),
@@ -284,6 +315,7 @@ mod tests {
         let too_long = RetryableFailure {
             transient: true,
             retry_after: Some(Duration::from_secs(60)),
+            repeat_safe: true,
         };
         assert_eq!(
             p.decide(1, too_long, None),

@@ -16,7 +16,8 @@ pub enum InvalidTimeout {
 }
 
 /// Time limits of one dependency. Seed defaults: connect 2 s, read 5 s, each attempt 7 s
-/// (connect + read), no overall limit beyond the caller's deadline.
+/// (connect + read), and 10 s for a whole call whose context sets no deadline (queueing,
+/// attempts and backoff included), so no call waits without bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "RawTimeoutPolicy")]
 pub struct TimeoutPolicy {
@@ -29,6 +30,9 @@ pub struct TimeoutPolicy {
     /// Read timeout for network clients built for this dependency.
     #[serde(with = "humantime_serde")]
     pub read: Duration,
+    /// The deadline of a call whose context sets none, counted from admission.
+    #[serde(with = "humantime_serde")]
+    pub total: Duration,
 }
 
 #[derive(Deserialize)]
@@ -40,6 +44,8 @@ struct RawTimeoutPolicy {
     connect: Duration,
     #[serde(with = "humantime_serde")]
     read: Duration,
+    #[serde(with = "humantime_serde")]
+    total: Duration,
 }
 
 impl Default for RawTimeoutPolicy {
@@ -49,6 +55,7 @@ impl Default for RawTimeoutPolicy {
             attempt: d.attempt,
             connect: d.connect,
             read: d.read,
+            total: d.total,
         }
     }
 }
@@ -56,7 +63,7 @@ impl Default for RawTimeoutPolicy {
 impl TryFrom<RawTimeoutPolicy> for TimeoutPolicy {
     type Error = InvalidTimeout;
     fn try_from(raw: RawTimeoutPolicy) -> Result<Self, Self::Error> {
-        Self::new(raw.attempt, raw.connect, raw.read)
+        Self::new(raw.attempt, raw.connect, raw.read)?.with_total(raw.total)
     }
 }
 
@@ -76,7 +83,17 @@ impl TimeoutPolicy {
             attempt,
             connect,
             read,
+            total: Self::default().total,
         })
+    }
+
+    /// The same limits with another `total` (must be greater than zero).
+    pub fn with_total(mut self, total: Duration) -> Result<Self, InvalidTimeout> {
+        if total.is_zero() {
+            return Err(InvalidTimeout::Zero { field: "total" });
+        }
+        self.total = total;
+        Ok(self)
     }
 
     /// Only the attempt timeout changed from the defaults.
@@ -92,6 +109,7 @@ impl Default for TimeoutPolicy {
             attempt: Duration::from_secs(7),
             connect: Duration::from_secs(2),
             read: Duration::from_secs(5),
+            total: Duration::from_secs(10),
         }
     }
 }

@@ -134,20 +134,10 @@ pub fn code_for(status: StatusCode) -> ErrorCode {
 fn log(error: &ServiceError) {
     let status = error.status();
     if status >= 500 {
-        let mut chain = String::new();
-        let mut source = std::error::Error::source(error);
-        while let Some(cause) = source {
-            if !chain.is_empty() {
-                chain.push_str(": ");
-            }
-            chain.push_str(&cause.to_string());
-            source = cause.source();
-        }
         tracing::error!(
             status,
             error_code = error.code().as_str(),
-            error = %error,
-            cause = chain,
+            error = %bulwark_runtime::error::chain(error),
             "request failed"
         );
     } else {
@@ -178,6 +168,7 @@ mod tests {
     async fn an_api_error_answers_in_the_standard_format_with_headers() {
         let id = CorrelationId::parse("c-1").unwrap();
         let error = ServiceError::Dependency {
+            source: None,
             message: "Dependency 'llm' unavailable".into(),
             failure: DependencyFailure::Unavailable,
             details: Default::default(),

@@ -2,7 +2,6 @@
 //! panic's text goes to the log (with the request's correlation ID), never to the caller. Other
 //! requests and the server are unaffected.
 
-use std::any::Any;
 use std::panic::AssertUnwindSafe;
 
 use axum::extract::Request;
@@ -25,16 +24,8 @@ pub async fn catch_panic(req: Request, next: Next) -> Response {
     match AssertUnwindSafe(next.run(req)).catch_unwind().await {
         Ok(response) => response,
         Err(payload) => {
-            let cause = HandlerPanicked(panic_text(payload.as_ref()));
+            let cause = HandlerPanicked(bulwark_runtime::error::panic_text(payload.as_ref()));
             ApiError::new(ServiceError::system(cause), id).into_response()
         }
     }
-}
-
-fn panic_text(payload: &(dyn Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(non-text panic payload)".to_owned())
 }

@@ -6,8 +6,8 @@
 //!   (RFC 3339 UTC, microseconds), `level`, `target`, `message`, the event's own fields flattened,
 //!   `span` (innermost span name), `spans` (root to leaf, joined by `>`) and `correlation_id`
 //!   whenever the event happens inside a span that carries a `correlation_id` field (the gateway's
-//!   request span, [`Envelope::span`](crate::correlation::Envelope::span)). [`LogFormat::Text`] is
-//!   the human-readable alternative.
+//!   request span, [`CallContext::span`](crate::dependency::CallContext::span)).
+//!   [`LogFormat::Text`] is the human-readable alternative.
 //! - **Filtering** with `RUST_LOG` syntax: the `RUST_LOG` environment variable, when set, overrides
 //!   the default filter handed to [`init`].
 //! - Lines go to **standard error**, so standard output stays free for a command's own output
@@ -24,68 +24,27 @@
 //! `secret`, `token`, `authorization`, `cookie`, `credential` or `api_key`; the rule, not the net,
 //! is the protection.
 
-use std::fmt;
-use std::io::IsTerminal;
-use std::str::FromStr;
+//!
+//! One concern per file: `format.rs` ([`LogFormat`]), `correlation.rs` (the layer that remembers
+//! each span's correlation ID), `json.rs` (the JSON lines writer and its redaction), `panic.rs`
+//! (the panic hook); this file builds the filter and installs the subscriber.
+mod correlation;
+mod format;
+mod json;
+mod panic;
 
-use serde_json::{Map, Value};
-use tracing::field::{Field, Visit};
-use tracing::{Event, Subscriber, span};
-use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
-use tracing_subscriber::layer::{Context, SubscriberExt};
-use tracing_subscriber::registry::LookupSpan;
+use std::io::IsTerminal;
+
+use tracing::Subscriber;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
-use crate::correlation::CORRELATION_FIELD;
-use crate::error::Timestamp;
+pub use correlation::CorrelationLayer;
+pub use format::{LogFormat, ParseLogFormatError};
 
-/// How log lines are written.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    /// One JSON object per line (the default; for machines and log shippers).
-    #[default]
-    Json,
-    /// Human-readable text lines.
-    Text,
-}
-
-impl LogFormat {
-    /// The name used on the command line and in config files.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Json => "json",
-            Self::Text => "text",
-        }
-    }
-}
-
-impl fmt::Display for LogFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The text was neither `json` nor `text`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown log format {0:?}: expected `json` or `text`")]
-pub struct ParseLogFormatError(String);
-
-impl FromStr for LogFormat {
-    type Err = ParseLogFormatError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "json" => Ok(Self::Json),
-            "text" => Ok(Self::Text),
-            _ => Err(ParseLogFormatError(s.to_owned())),
-        }
-    }
-}
+use json::JsonLines;
 
 /// Telemetry could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -119,7 +78,7 @@ pub fn init(format: LogFormat, default_filter: &str) -> Result<(), TelemetryErro
     subscriber(format, filter, std::io::stderr, ansi)
         .try_init()
         .map_err(TelemetryError::AlreadyInstalled)?;
-    std::panic::set_hook(Box::new(log_panic));
+    std::panic::set_hook(Box::new(panic::log_panic));
     Ok(())
 }
 
@@ -171,202 +130,12 @@ where
         .with(output)
 }
 
-fn log_panic(info: &std::panic::PanicHookInfo<'_>) {
-    let payload = info.payload();
-    let message = payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(non-text panic payload)");
-    let location = info
-        .location()
-        .map(|l| format!("{}:{}", l.file(), l.line()))
-        .unwrap_or_default();
-    tracing::error!(panic.message = message, panic.location = %location, "panic");
-}
-
-/// Remembers the `correlation_id` field of each span that has one.
-#[derive(Debug, Clone, Copy)]
-pub struct CorrelationLayer;
-
-/// The correlation ID recorded on a span, kept in the span's extensions.
-struct SpanCorrelation(String);
-
-impl<S> Layer<S> for CorrelationLayer
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
-        if attrs.metadata().fields().field(CORRELATION_FIELD).is_none() {
-            return;
-        }
-        let mut visitor = CorrelationVisitor(None);
-        attrs.record(&mut visitor);
-        if let (Some(value), Some(span)) = (visitor.0, ctx.span(id)) {
-            span.extensions_mut().insert(SpanCorrelation(value));
-        }
-    }
-
-    fn on_record(&self, id: &span::Id, values: &span::Record<'_>, ctx: Context<'_, S>) {
-        let mut visitor = CorrelationVisitor(None);
-        values.record(&mut visitor);
-        if let (Some(value), Some(span)) = (visitor.0, ctx.span(id)) {
-            let mut extensions = span.extensions_mut();
-            match extensions.get_mut::<SpanCorrelation>() {
-                Some(existing) => existing.0 = value,
-                None => extensions.insert(SpanCorrelation(value)),
-            }
-        }
-    }
-}
-
-struct CorrelationVisitor(Option<String>);
-
-impl Visit for CorrelationVisitor {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == CORRELATION_FIELD {
-            self.0 = Some(value.to_owned());
-        }
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if field.name() == CORRELATION_FIELD {
-            self.0 = Some(format!("{value:?}"));
-        }
-    }
-}
-
-/// Keys the formatter writes itself; an event field of the same name is written as `field.<name>`.
-const RESERVED: [&str; 6] = [
-    "timestamp",
-    "level",
-    "target",
-    "span",
-    "spans",
-    CORRELATION_FIELD,
-];
-
-/// Field-name fragments whose values are never written.
-const SECRET_MARKERS: [&str; 7] = [
-    "password",
-    "secret",
-    "token",
-    "authorization",
-    "cookie",
-    "credential",
-    "api_key",
-];
-
-/// Writes each event as one JSON object on one line.
-struct JsonLines;
-
-impl<S, N> FormatEvent<S, N> for JsonLines
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    fn format_event(
-        &self,
-        ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
-        let meta = event.metadata();
-        let mut line = Map::new();
-        line.insert("timestamp".into(), Timestamp::now().to_string().into());
-        line.insert("level".into(), meta.level().as_str().into());
-        line.insert("target".into(), meta.target().into());
-        if let Some(scope) = ctx.event_scope() {
-            let mut names = Vec::new();
-            let mut correlation = None;
-            for span in scope {
-                names.push(span.name());
-                if correlation.is_none() {
-                    correlation = span
-                        .extensions()
-                        .get::<SpanCorrelation>()
-                        .map(|c| c.0.clone());
-                }
-            }
-            if let Some(innermost) = names.first() {
-                line.insert("span".into(), (*innermost).into());
-            }
-            names.reverse();
-            line.insert("spans".into(), names.join(">").into());
-            if let Some(id) = correlation {
-                line.insert(CORRELATION_FIELD.into(), id.into());
-            }
-        }
-        let mut fields = JsonFields(&mut line);
-        event.record(&mut fields);
-        let text = serde_json::to_string(&line).map_err(|_| fmt::Error)?;
-        writeln!(writer, "{text}")
-    }
-}
-
-/// Flattens an event's fields into the line, redacting secrets.
-struct JsonFields<'a>(&'a mut Map<String, Value>);
-
-impl JsonFields<'_> {
-    fn put(&mut self, field: &Field, value: Value) {
-        let name = field.name();
-        let lower = name.to_ascii_lowercase();
-        let value = if SECRET_MARKERS.iter().any(|m| lower.contains(m)) {
-            Value::from("[redacted]")
-        } else {
-            value
-        };
-        let key = if RESERVED.contains(&name) {
-            format!("field.{name}")
-        } else {
-            name.to_owned()
-        };
-        self.0.insert(key, value);
-    }
-}
-
-impl Visit for JsonFields<'_> {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.put(field, value.into());
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field, value.into());
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(field, value.into());
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.put(field, value.into());
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.put(field, value.into());
-    }
-
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        let mut text = value.to_string();
-        let mut source = value.source();
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        self.put(field, text.into());
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put(field, format!("{value:?}").into());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::io;
     use std::sync::{Arc, Mutex};
 
+    use serde_json::Value;
     use tracing::{info, info_span, warn};
 
     use super::*;
@@ -448,13 +217,12 @@ mod tests {
     }
 
     #[test]
-    fn envelope_spans_carry_the_correlation_id() {
-        let envelope = crate::correlation::Envelope::new(
+    fn call_context_spans_carry_the_correlation_id() {
+        let ctx = crate::dependency::CallContext::new(
             crate::correlation::CorrelationId::parse("env-1").unwrap(),
-            (),
         );
         let buffer = capture(LogFormat::Json, "info", || {
-            envelope.span("work").in_scope(|| info!("working"));
+            ctx.span("work").in_scope(|| info!("working"));
         });
         assert_eq!(buffer.json_lines()[0]["correlation_id"], "env-1");
     }
