@@ -285,6 +285,7 @@ impl CircuitBreaker {
             open_until: self.open_until,
             consecutive_opens: self.consecutive_opens,
             half_open_in_flight: self.trial.acquired - self.trial.reported,
+            half_open_permits_left: self.half_open_permits_left(),
             not_permitted: self.not_permitted,
             round: self.round,
         }

@@ -274,6 +274,8 @@ pub struct BreakerSnapshot {
     pub consecutive_opens: u32,
     /// Trial calls admitted and not yet reported.
     pub half_open_in_flight: u32,
+    /// Trial calls the current half-open round may still admit.
+    pub half_open_permits_left: u32,
     /// Calls refused since the current state was entered.
     pub not_permitted: u64,
     /// The current round (incremented on every state entered).

@@ -115,6 +115,12 @@ impl Controls {
             .ok_or_else(|| ControlError::ActorUnavailable(Arc::clone(&self.shared.name)))
     }
 
+    /// Checks the breaker's invariants and the published gate's agreement with it (an error is
+    /// a bug in Bulwark). Meant for tests and operators' diagnostics.
+    pub fn check_invariants(&self) -> Result<(), crate::breaker::InvariantViolation> {
+        self.shared.check_invariants()
+    }
+
     /// How often the owning actor has been restarted.
     pub fn restarts(&self) -> u64 {
         self.shared.restarts()

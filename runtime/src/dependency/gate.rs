@@ -141,10 +141,14 @@ impl Gate {
         Word(self.word.load(Ordering::Acquire)).state()
     }
 
-    /// Trial permits left in the current half-open round (0 in other states).
-    #[cfg(test)]
+    /// Trial permits free at the gate in the current half-open round (0 in other states).
     pub(crate) fn trial_permits(&self) -> u64 {
         Word(self.word.load(Ordering::Acquire)).permits()
+    }
+
+    /// The round handles currently admit into.
+    pub(crate) fn round(&self) -> u32 {
+        Word(self.word.load(Ordering::Acquire)).round()
     }
 
     /// Whether a call of `duration` counts as slow.

@@ -111,6 +111,9 @@ pub struct DependencySnapshot {
     /// Calls the dependency refused for our credentials (401/403). They open no breaker, so
     /// readiness looks here.
     pub unauthorized: UnauthorizedStatus,
+    /// Half-open trial places free at the published gate. With no call in flight it equals the
+    /// breaker's `half_open_permits_left`: a lower figure would be a leaked permit.
+    pub trial_permits_free: u64,
 }
 
 /// Refused credentials: how often, and when last (nanoseconds on the runtime's clock).
@@ -280,7 +283,25 @@ impl Shared {
             actor_alive: self.actor.load().is_some(),
             last_probe: lock(&self.last_probe).clone(),
             unauthorized: self.unauthorized(),
+            trial_permits_free: self.gate.trial_permits(),
         }
+    }
+
+    /// The breaker's invariants, and the published gate's agreement with it: the gate never
+    /// holds more free trial places than the breaker has left in the same round.
+    pub(crate) fn check_invariants(&self) -> Result<(), crate::breaker::InvariantViolation> {
+        let breaker = self.breaker();
+        breaker.check_invariants()?;
+        let same_round = self.gate.round() == breaker.round();
+        if same_round
+            && self.gate.state() == State::HalfOpen
+            && self.gate.trial_permits() > u64::from(breaker.half_open_permits_left())
+        {
+            return Err(crate::breaker::InvariantViolation::new(
+                "the gate offers more trial places than the breaker has left",
+            ));
+        }
+        Ok(())
     }
 
     /// Counts a call refused for our credentials.
