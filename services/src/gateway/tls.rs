@@ -210,3 +210,6 @@ fn cause_chain(error: &dyn std::error::Error) -> String {
     }
     chain
 }
+
+#[cfg(test)]
+mod tests;
