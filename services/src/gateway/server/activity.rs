@@ -8,7 +8,7 @@
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use axum::body::{Body, Bytes};
@@ -21,6 +21,7 @@ use super::watchdog::Observed;
 /// Shared between a connection's reader, its service and its watchdog.
 #[derive(Debug, Default)]
 pub(super) struct Activity {
+    started: AtomicU64,
     in_flight: AtomicUsize,
     /// Set when the last in-flight response finished; cleared by the next read.
     awaiting_bytes: AtomicBool,
@@ -34,6 +35,7 @@ impl Activity {
         if http2 {
             self.http2.store(true, Ordering::Relaxed);
         }
+        self.started.fetch_add(1, Ordering::Release);
         if self.in_flight.fetch_add(1, Ordering::AcqRel) == 0 {
             self.changed.notify_one();
         }
@@ -65,6 +67,7 @@ impl Activity {
     /// The current state, for [`Watchdog::observe`](super::watchdog::Watchdog::observe).
     pub(super) fn observed(&self) -> Observed {
         Observed {
+            started: self.started.load(Ordering::Acquire),
             in_flight: self.in_flight.load(Ordering::Acquire),
             bytes_since_idle: !self.awaiting_bytes.load(Ordering::Acquire),
             http2: self.http2.load(Ordering::Relaxed),

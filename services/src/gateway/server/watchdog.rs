@@ -29,6 +29,9 @@ pub(super) struct Timeouts {
 /// What the connection has been doing, as last published by its reader and its service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Observed {
+    /// Requests started on the connection so far. A request can start and finish between two
+    /// observations; this count shows it happened.
+    pub(super) started: u64,
     /// Requests whose response has not been sent or dropped yet.
     pub(super) in_flight: usize,
     /// Bytes arrived since the last response finished.
@@ -61,6 +64,7 @@ enum State {
 pub(super) struct Watchdog {
     timeouts: Timeouts,
     state: State,
+    started: u64,
 }
 
 impl Watchdog {
@@ -69,17 +73,27 @@ impl Watchdog {
         Self {
             timeouts,
             state: State::Head(accepted + timeouts.header_read),
+            started: 0,
         }
     }
 
     /// Takes in what the connection did, observed at `now`.
     pub(super) fn observe(&mut self, seen: Observed, now: Instant) {
+        let served_since = seen.started != self.started;
+        self.started = seen.started;
+        if matches!(self.state, State::Closing(_)) {
+            return;
+        }
+        if seen.in_flight > 0 {
+            self.state = State::Busy;
+            return;
+        }
+        // The last request ended, also one that started and ended between two observations.
+        let request_ended = served_since || self.state == State::Busy;
         let head_started = seen.bytes_since_idle && !seen.http2;
         self.state = match self.state {
-            closing @ State::Closing(_) => closing,
-            _ if seen.in_flight > 0 => State::Busy,
-            State::Busy if head_started => State::Head(now + self.timeouts.header_read),
-            State::Busy => State::Idle(now + self.timeouts.idle),
+            _ if request_ended && head_started => State::Head(now + self.timeouts.header_read),
+            _ if request_ended => State::Idle(now + self.timeouts.idle),
             State::Idle(_) if head_started => State::Head(now + self.timeouts.header_read),
             unchanged => unchanged,
         };
@@ -125,8 +139,9 @@ mod tests {
         )
     }
 
-    fn seen(in_flight: usize, bytes_since_idle: bool) -> Observed {
+    fn seen(started: u64, in_flight: usize, bytes_since_idle: bool) -> Observed {
         Observed {
+            started,
             in_flight,
             bytes_since_idle,
             http2: false,
@@ -144,7 +159,7 @@ mod tests {
         assert_eq!(w.deadline(), Some(t0 + HEAD));
         assert_eq!(w.expire(t0 + secs(9)), None);
         // Bytes alone (a partial head) do not extend it.
-        w.observe(seen(0, true), t0 + secs(5));
+        w.observe(seen(0, 0, true), t0 + secs(5));
         assert_eq!(w.deadline(), Some(t0 + HEAD));
         assert_eq!(w.expire(t0 + HEAD), Some(Expiry::HeaderRead));
     }
@@ -153,25 +168,40 @@ mod tests {
     fn no_deadline_while_busy_then_idle_then_head_on_the_first_byte() {
         let t0 = Instant::now();
         let mut w = watchdog(t0);
-        w.observe(seen(1, false), t0 + secs(1));
+        w.observe(seen(1, 1, false), t0 + secs(1));
         assert_eq!(w.deadline(), None);
         assert_eq!(w.expire(t0 + secs(1000)), None);
-        w.observe(seen(0, false), t0 + secs(100));
+        w.observe(seen(1, 0, false), t0 + secs(100));
         assert_eq!(w.deadline(), Some(t0 + secs(100) + IDLE));
         // Idle longer than the header timeout is fine.
         assert_eq!(w.expire(t0 + secs(100) + HEAD), None);
-        w.observe(seen(0, true), t0 + secs(130));
+        // A stale wake-up changes nothing.
+        w.observe(seen(1, 0, false), t0 + secs(120));
+        assert_eq!(w.deadline(), Some(t0 + secs(100) + IDLE));
+        w.observe(seen(1, 0, true), t0 + secs(130));
         assert_eq!(w.deadline(), Some(t0 + secs(130) + HEAD));
         assert_eq!(w.expire(t0 + secs(130) + HEAD), Some(Expiry::HeaderRead));
+    }
+
+    #[test]
+    fn a_request_that_came_and_went_between_two_looks_counts() {
+        let t0 = Instant::now();
+        let mut w = watchdog(t0);
+        // First request served before the watchdog looked: idle, not still waiting for a head.
+        w.observe(seen(1, 0, false), t0 + secs(1));
+        assert_eq!(w.deadline(), Some(t0 + secs(1) + IDLE));
+        // Another one came and went while idle: the idle clock restarts.
+        w.observe(seen(2, 0, false), t0 + secs(30));
+        assert_eq!(w.deadline(), Some(t0 + secs(30) + IDLE));
     }
 
     #[test]
     fn bytes_that_came_before_the_watchdog_looked_start_the_header_clock() {
         let t0 = Instant::now();
         let mut w = watchdog(t0);
-        w.observe(seen(1, false), t0);
-        // The response finished and the next request's first bytes arrived before we observed.
-        w.observe(seen(0, true), t0 + secs(2));
+        w.observe(seen(1, 1, false), t0);
+        // The response finished and the next request's first bytes arrived before we looked.
+        w.observe(seen(1, 0, true), t0 + secs(2));
         assert_eq!(w.deadline(), Some(t0 + secs(2) + HEAD));
     }
 
@@ -179,12 +209,11 @@ mod tests {
     fn idle_expiry_closes_gracefully_then_hard() {
         let t0 = Instant::now();
         let mut w = watchdog(t0);
-        w.observe(seen(1, false), t0);
-        w.observe(seen(0, false), t0);
+        w.observe(seen(1, 0, false), t0);
         assert_eq!(w.expire(t0 + IDLE), Some(Expiry::Idle));
         assert_eq!(w.deadline(), Some(t0 + IDLE + HEAD));
         // Closing is final: activity does not bring the connection back.
-        w.observe(seen(1, true), t0 + IDLE);
+        w.observe(seen(2, 1, true), t0 + IDLE);
         assert_eq!(w.expire(t0 + IDLE + HEAD), Some(Expiry::Closing));
     }
 
@@ -192,14 +221,15 @@ mod tests {
     fn http2_traffic_between_requests_keeps_the_idle_clock() {
         let t0 = Instant::now();
         let mut w = watchdog(t0);
-        let h2 = |in_flight, bytes| Observed {
+        let h2 = |started, in_flight, bytes| Observed {
+            started,
             in_flight,
             bytes_since_idle: bytes,
             http2: true,
         };
-        w.observe(h2(2, false), t0);
-        w.observe(h2(0, false), t0 + secs(1));
-        w.observe(h2(0, true), t0 + secs(2));
+        w.observe(h2(2, 2, false), t0);
+        w.observe(h2(2, 0, false), t0 + secs(1));
+        w.observe(h2(2, 0, true), t0 + secs(2));
         assert_eq!(w.deadline(), Some(t0 + secs(1) + IDLE));
     }
 
@@ -207,9 +237,8 @@ mod tests {
     fn a_request_after_the_idle_spell_clears_the_deadline() {
         let t0 = Instant::now();
         let mut w = watchdog(t0);
-        w.observe(seen(1, false), t0);
-        w.observe(seen(0, false), t0);
-        w.observe(seen(1, true), t0 + secs(3));
+        w.observe(seen(1, 0, false), t0);
+        w.observe(seen(2, 1, true), t0 + secs(3));
         assert_eq!(w.deadline(), None);
     }
 }
