@@ -156,7 +156,10 @@ async fn heads_over_max_header_bytes_answer_431_in_the_standard_format() {
         let answer = send1(&mut client, get("/livez", &over)).await;
         let body = assert_standard(&answer, 431, "VALIDATION_ERROR");
         assert_eq!(body["correlation_id"], "edge-431");
-        assert_eq!(body["details"]["headers"], "must not be larger than 16384 bytes");
+        assert_eq!(
+            body["details"]["headers"],
+            "must not be larger than 16384 bytes"
+        );
 
         // 64 KiB of headers, in 64 fields of 1 KiB.
         let big: Vec<_> = (0..64)
@@ -196,7 +199,10 @@ async fn a_head_past_hypers_backstop_gets_its_bare_431_and_the_connection_closes
             text.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"),
             "{text}"
         );
-        assert!(text.to_ascii_lowercase().contains("content-length: 0\r\n"), "{text}");
+        assert!(
+            text.to_ascii_lowercase().contains("content-length: 0\r\n"),
+            "{text}"
+        );
     })
     .await;
 }

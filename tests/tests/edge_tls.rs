@@ -40,18 +40,23 @@ async fn https_round_trip_over_http1_and_h2_by_alpn() {
         let tls = Arc::new(Tls::load(&write_pair(&dir, &cert, &key), true).unwrap());
         let server = start(config(|_| {}), Some(tls)).await;
 
-        let client = tls_client(&[der.clone()], &[b"h2", b"http/1.1"]);
+        let client = tls_client(std::slice::from_ref(&der), &[b"h2", b"http/1.1"]);
         let stream = tls_connect(server.addr, &client).await;
         assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
         assert_eq!(presented(&stream), der);
         let mut h2 = http2(stream).await.unwrap();
         h2.ready().await.unwrap();
-        let answer = read(h2.send_request(get("https://localhost/livez", &[])).await.unwrap()).await;
+        let answer = read(
+            h2.send_request(get("https://localhost/livez", &[]))
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(answer.status, 200);
         assert_eq!(answer.version, hyper::Version::HTTP_2);
         assert_eq!(answer.json()["status"], "ok");
 
-        let client = tls_client(&[der.clone()], &[b"http/1.1"]);
+        let client = tls_client(std::slice::from_ref(&der), &[b"http/1.1"]);
         let stream = tls_connect(server.addr, &client).await;
         assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
         let mut h1 = http1(stream).await;
@@ -90,7 +95,11 @@ async fn a_stalled_tls_handshake_is_closed_at_the_header_timeout() {
         let dir = TempDir::new().unwrap();
         let (_, cert, key) = self_signed();
         let tls = Arc::new(Tls::load(&write_pair(&dir, &cert, &key), true).unwrap());
-        let server = start(config(|c| c.header_read_timeout = Duration::from_millis(300)), Some(tls)).await;
+        let server = start(
+            config(|c| c.header_read_timeout = Duration::from_millis(300)),
+            Some(tls),
+        )
+        .await;
         let started = Instant::now();
         let mut stalled = TcpStream::connect(server.addr).await.unwrap();
         let mut buf = [0u8; 64];

@@ -134,7 +134,10 @@ impl GatewayConfig {
     pub fn validate(&self) -> Result<(), InvalidSetting> {
         let timeouts = [
             ("server.header_read_timeout", self.header_read_timeout),
-            ("server.keep_alive_idle_timeout", self.keep_alive_idle_timeout),
+            (
+                "server.keep_alive_idle_timeout",
+                self.keep_alive_idle_timeout,
+            ),
         ];
         for (key, value) in timeouts {
             if value.is_zero() {

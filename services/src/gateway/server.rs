@@ -5,12 +5,12 @@
 //! of the limits below. Per `[server]` settings ([`GatewayConfig`]):
 //!
 //! - `max_connections`: at most this many connections are open; beyond it new connections wait
-//!   in the listen backlog ([`listener`]).
+//!   in the listen backlog (`server/listener.rs`).
 //! - `header_read_timeout`: a connection must deliver its first request head (after the TLS
 //!   handshake) within it, and a kept-alive connection each later head from its first byte; else
 //!   it is closed without an answer. `keep_alive_idle_timeout`: an idle connection is closed
-//!   gracefully after it ([`watchdog`]).
-//! - `max_header_bytes`: larger heads answer 431 in the standard format ([`head_limit`]).
+//!   gracefully after it (`server/watchdog.rs`).
+//! - `max_header_bytes`: larger heads answer 431 in the standard format (`server/head_limit.rs`).
 //!
 //! Requests hyper refuses before any service sees them — a malformed request line or header, a
 //! URI over 64 KiB, a head past the hard backstop — get hyper's bare status (400, 414, 431) with

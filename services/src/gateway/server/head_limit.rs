@@ -106,7 +106,10 @@ mod tests {
         assert_eq!(json["error_code"], "VALIDATION_ERROR");
         assert_eq!(json["status_code"], 431);
         assert_eq!(json["correlation_id"], "big-1");
-        assert_eq!(json["details"]["headers"], "must not be larger than 64 bytes");
+        assert_eq!(
+            json["details"]["headers"],
+            "must not be larger than 64 bytes"
+        );
     }
 
     #[test]

@@ -29,7 +29,10 @@ fn a_certificate_and_its_key_load_with_alpn() {
     let dir = TempDir::new().unwrap();
     let (cert, key) = self_signed();
     let tls = Tls::load(&files(&dir, &cert, &key), true).unwrap();
-    assert_eq!(served_alpn(&tls), vec![b"h2".to_vec(), b"http/1.1".to_vec()]);
+    assert_eq!(
+        served_alpn(&tls),
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    );
     let http1 = Tls::load(tls.files(), false).unwrap();
     assert_eq!(served_alpn(&http1), vec![b"http/1.1".to_vec()]);
 }
