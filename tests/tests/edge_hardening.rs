@@ -46,13 +46,15 @@ async fn a_half_sent_head_is_closed_within_a_second_while_others_are_served() {
         let server = start(config(|c| c.header_read_timeout = ms(300)), None).await;
         let addr = server.addr;
 
-        // A normal client keeps asking on fresh connections until the slow one is closed.
+        // A normal client asks every 10 ms on a fresh connection until the slow one is closed.
         let slow_closed = Arc::new(AtomicBool::new(false));
         let served = Arc::new(AtomicUsize::new(0));
         let normal = tokio::spawn({
             let (slow_closed, served) = (Arc::clone(&slow_closed), Arc::clone(&served));
             async move {
+                let mut every = tokio::time::interval(ms(10));
                 while !slow_closed.load(Ordering::Acquire) {
+                    every.tick().await;
                     let answer = livez(addr).await;
                     assert_eq!(answer.status, 200);
                     served.fetch_add(1, Ordering::Relaxed);
