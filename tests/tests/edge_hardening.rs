@@ -43,7 +43,7 @@ fn ms(n: u64) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_sent_head_is_closed_within_a_second_while_others_are_served() {
     bounded(async {
-        let server = start(config(|c| c.header_read_timeout = ms(300)), None).await;
+        let server = start(config(|c| c.header_read_timeout = ms(300))).await;
         let addr = server.addr;
 
         // A normal client asks every 10 ms on a fresh connection until the slow one is closed.
@@ -84,7 +84,7 @@ async fn a_half_sent_head_is_closed_within_a_second_while_others_are_served() {
 #[tokio::test]
 async fn a_drip_fed_head_is_closed_at_the_header_timeout_and_a_silent_one_too() {
     bounded(async {
-        let server = start(config(|c| c.header_read_timeout = ms(300)), None).await;
+        let server = start(config(|c| c.header_read_timeout = ms(300))).await;
 
         // One header byte every 50 ms: never idle, never finished.
         let started = Instant::now();
@@ -123,7 +123,7 @@ async fn a_kept_alive_connection_may_idle_past_the_header_timeout_until_the_idle
             c.header_read_timeout = ms(200);
             c.keep_alive_idle_timeout = ms(1500);
         });
-        let server = start(settings, None).await;
+        let server = start(settings).await;
         let mut client = http1(TcpStream::connect(server.addr).await.unwrap()).await;
         assert_eq!(send1(&mut client, get("/livez", &[])).await.status, 200);
 
@@ -145,7 +145,7 @@ async fn a_kept_alive_connection_may_idle_past_the_header_timeout_until_the_idle
 #[tokio::test]
 async fn heads_over_max_header_bytes_answer_431_in_the_standard_format() {
     bounded(async {
-        let server = start(config(|_| {}), None).await;
+        let server = start(config(|_| {})).await;
         let mut client = http1(TcpStream::connect(server.addr).await.unwrap()).await;
 
         // "host: x\r\n" (9) + "x-fill: …\r\n" (10 + n) = 16 KiB exactly: accepted.
@@ -189,7 +189,7 @@ async fn heads_over_max_header_bytes_answer_431_in_the_standard_format() {
 async fn a_head_past_hypers_backstop_gets_its_bare_431_and_the_connection_closes() {
     bounded(async {
         // max_header_bytes 1 KiB: hyper's buffer (the backstop) is 8 KiB.
-        let server = start(config(|c| c.max_header_bytes = 1024), None).await;
+        let server = start(config(|c| c.max_header_bytes = 1024)).await;
         let mut stream = TcpStream::connect(server.addr).await.unwrap();
         // Exactly the backstop's size and unfinished, so the server reads all of it.
         let mut head = b"GET /livez HTTP/1.1\r\nx-big: ".to_vec();
@@ -212,7 +212,7 @@ async fn a_head_past_hypers_backstop_gets_its_bare_431_and_the_connection_closes
 #[tokio::test]
 async fn a_malformed_request_line_gets_hypers_bare_400() {
     bounded(async {
-        let server = start(config(|_| {}), None).await;
+        let server = start(config(|_| {})).await;
         let mut stream = TcpStream::connect(server.addr).await.unwrap();
         stream.write_all(b"NOT A REQUEST\r\n\r\n").await.unwrap();
         let received = read_until_closed(&mut stream).await;
@@ -244,7 +244,7 @@ async fn two_thousand_idle_connections_do_not_delay_a_new_client() {
     const IDLE: usize = 2000;
     require_open_files(2 * IDLE as u64 + 200);
     bounded(async {
-        let server = start(config(|_| {}), None).await;
+        let server = start(config(|_| {})).await;
         let addr = server.addr;
         let connects = (0..IDLE).map(|_| tokio::spawn(TcpStream::connect(addr)));
         let mut idle = Vec::with_capacity(IDLE);
@@ -274,7 +274,7 @@ async fn two_thousand_idle_connections_do_not_delay_a_new_client() {
 #[tokio::test]
 async fn beyond_max_connections_new_clients_wait_until_a_slot_frees() {
     bounded(async {
-        let server = start(config(|c| c.max_connections = 8), None).await;
+        let server = start(config(|c| c.max_connections = 8)).await;
         // Eight kept-alive connections, each proven accepted by an answer.
         let mut held = Vec::new();
         for _ in 0..8 {
@@ -302,7 +302,7 @@ async fn beyond_max_connections_new_clients_wait_until_a_slot_frees() {
 #[tokio::test]
 async fn http2_with_prior_knowledge_is_answered_and_refused_when_turned_off() {
     bounded(async {
-        let server = start(config(|_| {}), None).await;
+        let server = start(config(|_| {})).await;
         let mut h2 = http2(TcpStream::connect(server.addr).await.unwrap())
             .await
             .unwrap();
@@ -313,7 +313,7 @@ async fn http2_with_prior_knowledge_is_answered_and_refused_when_turned_off() {
         assert_eq!(answer.version, hyper::Version::HTTP_2);
         assert!(answer.headers.contains_key("x-correlation-id"));
 
-        let http1_only = start(config(|c| c.http2 = false), None).await;
+        let http1_only = start(config(|c| c.http2 = false)).await;
         let refused = async {
             let mut h2 = http2(TcpStream::connect(http1_only.addr).await.unwrap()).await?;
             h2.ready().await?;
@@ -341,7 +341,7 @@ async fn shutdown_waits_for_a_request_in_flight_then_closes_every_connection() {
                 "finished"
             }
         });
-        let server = start_with(config(|_| {}), None, routes().route("/test/slow", slow)).await;
+        let server = start_with(config(|_| {}), routes().route("/test/slow", slow)).await;
         let mut idle = http1(TcpStream::connect(server.addr).await.unwrap()).await;
         assert_eq!(send1(&mut idle, get("/livez", &[])).await.status, 200);
         let mut busy = http1(TcpStream::connect(server.addr).await.unwrap()).await;

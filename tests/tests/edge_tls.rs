@@ -10,15 +10,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bulwark_services::gateway::TlsConfig;
-use bulwark_services::gateway::tls::{Tls, reload_on_sighup};
+use bulwark_services::gateway::app::routes;
+use bulwark_services::gateway::server::{Server, ServerError};
+use bulwark_services::gateway::tls::reload_on_sighup;
 use tempfile::TempDir;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use support::{
-    bounded, config, get, http1, http2, presented, read, self_signed, send1, start, tls_client,
-    tls_connect,
+    bounded, config, get, http1, http2, presented, read, self_signed, send1, start, start_server,
+    tls_client, tls_connect,
 };
 
 /// Writes a certificate and key into `dir` and returns where.
@@ -37,8 +39,8 @@ async fn https_round_trip_over_http1_and_h2_by_alpn() {
     bounded(async {
         let dir = TempDir::new().unwrap();
         let (der, cert, key) = self_signed();
-        let tls = Arc::new(Tls::load(&write_pair(&dir, &cert, &key), true).unwrap());
-        let server = start(config(|_| {}), Some(tls)).await;
+        let files = write_pair(&dir, &cert, &key);
+        let server = start(config(|c| c.tls = Some(files))).await;
 
         let client = tls_client(std::slice::from_ref(&der), &[b"h2", b"http/1.1"]);
         let stream = tls_connect(server.addr, &client).await;
@@ -78,8 +80,12 @@ async fn without_http2_alpn_settles_on_http1() {
     bounded(async {
         let dir = TempDir::new().unwrap();
         let (der, cert, key) = self_signed();
-        let tls = Arc::new(Tls::load(&write_pair(&dir, &cert, &key), false).unwrap());
-        let server = start(config(|c| c.http2 = false), Some(tls)).await;
+        let files = write_pair(&dir, &cert, &key);
+        let server = start(config(|c| {
+            c.http2 = false;
+            c.tls = Some(files);
+        }))
+        .await;
         let client = tls_client(&[der], &[b"h2", b"http/1.1"]);
         let stream = tls_connect(server.addr, &client).await;
         assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
@@ -89,16 +95,27 @@ async fn without_http2_alpn_settles_on_http1() {
     .await;
 }
 
+#[test]
+fn a_server_whose_certificate_cannot_be_read_does_not_start() {
+    let dir = TempDir::new().unwrap();
+    let missing = TlsConfig {
+        cert_file: dir.path().join("missing.pem"),
+        key_file: dir.path().join("missing.key"),
+    };
+    let outcome = Server::new(&config(|c| c.tls = Some(missing)));
+    assert!(matches!(outcome, Err(ServerError::Tls(_))), "{outcome:?}");
+}
+
 #[tokio::test]
 async fn a_stalled_tls_handshake_is_closed_at_the_header_timeout() {
     bounded(async {
         let dir = TempDir::new().unwrap();
         let (_, cert, key) = self_signed();
-        let tls = Arc::new(Tls::load(&write_pair(&dir, &cert, &key), true).unwrap());
-        let server = start(
-            config(|c| c.header_read_timeout = Duration::from_millis(300)),
-            Some(tls),
-        )
+        let files = write_pair(&dir, &cert, &key);
+        let server = start(config(|c| {
+            c.header_read_timeout = Duration::from_millis(300);
+            c.tls = Some(files);
+        }))
         .await;
         let started = Instant::now();
         let mut stalled = TcpStream::connect(server.addr).await.unwrap();
@@ -118,11 +135,12 @@ async fn sighup_rereads_a_rotated_certificate_and_keeps_open_connections() {
         let dir = TempDir::new().unwrap();
         let (first_der, first, first_key) = self_signed();
         let (second_der, second, second_key) = self_signed();
-        let files = write_pair(&dir, &first, &first_key);
-        let tls = Arc::new(Tls::load(&files, true).unwrap());
+        let settings = config(|c| c.tls = Some(write_pair(&dir, &first, &first_key)));
+        let server = Server::new(&settings).unwrap();
+        let tls = Arc::clone(server.tls().unwrap());
         let mut reloads = tls.reloads();
-        let reloader = reload_on_sighup(Arc::clone(&tls)).unwrap();
-        let server = start(config(|_| {}), Some(tls)).await;
+        let reloader = reload_on_sighup(tls).unwrap();
+        let server = start_server(server, settings, routes()).await;
         let client = tls_client(&[first_der.clone(), second_der.clone()], &[b"http/1.1"]);
 
         let before = tls_connect(server.addr, &client).await;

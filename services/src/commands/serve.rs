@@ -11,7 +11,6 @@ use super::CommandError;
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::config::{Config, ConfigError};
 use crate::gateway::server::{self, Server, ServerError, Shutdown};
-use crate::gateway::tls::Tls;
 use crate::gateway::{AppState, GatewayConfig, app};
 
 /// The configuration `serve` runs with: defaults, overridden by the config file, overridden by the
@@ -75,13 +74,11 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<(), CommandErr
 /// The server for these settings; with TLS, the certificate is loaded now and re-read on SIGHUP.
 fn server_for(config: &GatewayConfig) -> Result<Server, ServerError> {
     let server = Server::new(config)?;
-    let Some(files) = &config.tls else {
-        return Ok(server);
-    };
-    let tls = Arc::new(Tls::load(files, config.http2)?);
     #[cfg(unix)]
-    crate::gateway::tls::reload_on_sighup(Arc::clone(&tls))?;
-    Ok(server.with_tls(tls))
+    if let Some(tls) = server.tls() {
+        crate::gateway::tls::reload_on_sighup(Arc::clone(tls))?;
+    }
+    Ok(server)
 }
 
 fn millis(duration: std::time::Duration) -> u64 {

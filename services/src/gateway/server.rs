@@ -83,7 +83,7 @@ struct Shared {
     tls: Option<Arc<Tls>>,
 }
 
-/// A server with validated `[server]` settings and, optionally, TLS.
+/// A server with validated `[server]` settings and, with `[server.tls]`, its certificate loaded.
 #[derive(Debug, Clone)]
 pub struct Server {
     config: GatewayConfig,
@@ -91,20 +91,24 @@ pub struct Server {
 }
 
 impl Server {
-    /// A plain-HTTP server with these settings (`addr` and `tls` are not read: the caller binds
-    /// the listener and loads the certificate).
-    pub fn new(config: &GatewayConfig) -> Result<Self, InvalidSetting> {
+    /// A server with these settings (`addr` is not read: the caller binds the listener). With
+    /// `tls` set the certificate and key are read now, ALPN offering h2 when `http2` is on.
+    pub fn new(config: &GatewayConfig) -> Result<Self, ServerError> {
         config.validate()?;
+        let tls = match &config.tls {
+            Some(files) => Some(Arc::new(Tls::load(files, config.http2)?)),
+            None => None,
+        };
         Ok(Self {
             config: config.clone(),
-            tls: None,
+            tls,
         })
     }
 
-    /// Serves HTTPS with `tls` (see [`Tls::load`]); its reloads apply to new connections.
-    pub fn with_tls(mut self, tls: Arc<Tls>) -> Self {
-        self.tls = Some(tls);
-        self
+    /// The TLS settings in use, to reload them (e.g. with
+    /// [`reload_on_sighup`](super::tls::reload_on_sighup)); `None` for plain HTTP.
+    pub fn tls(&self) -> Option<&Arc<Tls>> {
+        self.tls.as_ref()
     }
 
     /// Serves `app` on `listener` until `shutdown` completes, then drains for up to the drain

@@ -12,7 +12,6 @@ use std::time::Duration;
 use axum::Router;
 use bulwark_services::gateway::app::routes;
 use bulwark_services::gateway::server::{Server, ServerError, Shutdown};
-use bulwark_services::gateway::tls::Tls;
 use bulwark_services::gateway::{AppState, GatewayConfig, build};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
@@ -63,23 +62,25 @@ pub fn config(change: impl FnOnce(&mut GatewayConfig)) -> GatewayConfig {
     config
 }
 
-/// Serves the product's routes with `config` (and `tls` when given).
-pub async fn start(config: GatewayConfig, tls: Option<Arc<Tls>>) -> Running {
-    start_with(config, tls, routes()).await
+/// Serves the product's routes with `config`.
+pub async fn start(config: GatewayConfig) -> Running {
+    start_with(config, routes()).await
 }
 
 /// Serves `extra` routes through the same middleware and server as the product's.
-pub async fn start_with(
+pub async fn start_with(config: GatewayConfig, extra: Router<AppState>) -> Running {
+    let server = Server::new(&config).unwrap();
+    start_server(server, config, extra).await
+}
+
+/// Runs `server` (built from `config`) with `extra` routes.
+pub async fn start_server(
+    server: Server,
     config: GatewayConfig,
-    tls: Option<Arc<Tls>>,
     extra: Router<AppState>,
 ) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let mut server = Server::new(&config).unwrap();
-    if let Some(tls) = tls {
-        server = server.with_tls(tls);
-    }
     let app = build(extra, AppState::new(config));
     let (stop, stopped) = oneshot::channel::<()>();
     let shutdown = async move {
