@@ -14,6 +14,7 @@
 //! addr = "127.0.0.1:8080"
 //! drain_timeout = "10s"
 //! body_limit = 1048576     # bytes
+//! # and the connection limits and TLS: see crate::gateway::config
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -128,6 +129,12 @@ impl Config {
                 problem: "must be at least 1 byte",
             });
         }
+        self.server
+            .validate()
+            .map_err(|invalid| ConfigError::Invalid {
+                key: invalid.key,
+                problem: invalid.problem,
+            })?;
         Ok(())
     }
 }

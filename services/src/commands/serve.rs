@@ -1,4 +1,7 @@
-//! `bulwark serve`: the service, until SIGINT or SIGTERM.
+//! `bulwark serve`: the service, until SIGINT or SIGTERM. With `[server.tls]` it serves HTTPS
+//! and re-reads the certificate on SIGHUP.
+
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
@@ -7,8 +10,8 @@ use bulwark_runtime::telemetry;
 use super::CommandError;
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::config::{Config, ConfigError};
-use crate::gateway::server::{self, Shutdown};
-use crate::gateway::{AppState, app};
+use crate::gateway::server::{self, Server, ServerError, Shutdown};
+use crate::gateway::{AppState, GatewayConfig, app};
 
 /// The configuration `serve` runs with: defaults, overridden by the config file, overridden by the
 /// command line.
@@ -38,30 +41,48 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<(), CommandErr
         path: config.data_dir.clone(),
         source,
     })?;
+    let server = server_for(&config.server)?;
     let addr = config.server.addr;
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| CommandError::Bind { addr, source })?;
     let local = listener.local_addr().unwrap_or(addr);
+    let edge = &config.server;
     tracing::info!(
         addr = %local,
+        tls = edge.tls.is_some(),
+        http2 = edge.http2,
         data_dir = %config.data_dir.display(),
-        body_limit = config.server.body_limit,
+        body_limit = edge.body_limit,
+        max_header_bytes = edge.max_header_bytes,
+        max_connections = edge.max_connections,
+        header_read_timeout_ms = millis(edge.header_read_timeout),
+        keep_alive_idle_timeout_ms = millis(edge.keep_alive_idle_timeout),
         "bulwark listening"
     );
     let state = AppState::new(config.server.clone());
-    let outcome = server::serve(
-        listener,
-        app(state),
-        server::shutdown_signal(),
-        config.server.drain_timeout,
-    )
-    .await?;
+    let outcome = server
+        .serve(listener, app(state), server::shutdown_signal())
+        .await?;
     match outcome {
         Shutdown::Drained => tracing::info!("stopped"),
         Shutdown::DrainTimedOut => tracing::warn!("stopped with requests still in flight"),
     }
     Ok(())
+}
+
+/// The server for these settings; with TLS, the certificate is loaded now and re-read on SIGHUP.
+fn server_for(config: &GatewayConfig) -> Result<Server, ServerError> {
+    let server = Server::new(config)?;
+    #[cfg(unix)]
+    if let Some(tls) = server.tls() {
+        crate::gateway::tls::reload_on_sighup(Arc::clone(tls))?;
+    }
+    Ok(server)
+}
+
+fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

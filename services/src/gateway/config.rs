@@ -1,6 +1,25 @@
 //! Settings of the HTTP gateway (the `[server]` section of the config file).
+//!
+//! ```toml
+//! [server]
+//! addr = "127.0.0.1:8080"
+//! body_limit = 1048576              # bytes
+//! drain_timeout = "10s"
+//! header_read_timeout = "10s"       # a request head must arrive within this
+//! keep_alive_idle_timeout = "60s"   # an idle keep-alive connection is closed after this
+//! max_header_bytes = 16384          # larger request heads answer 431
+//! max_connections = 10000           # more wait in the listen backlog
+//! http2 = true                      # h2c, and h2 by ALPN with TLS
+//!
+//! [server.tls]                      # optional: serve HTTPS
+//! cert_file = "cert.pem"            # PEM chain, leaf first; re-read on SIGHUP
+//! key_file = "key.pem"              # PEM private key (PKCS#8, PKCS#1 or SEC1)
+//! ```
+//!
+//! Values are checked by [`GatewayConfig::validate`]; the server refuses settings that fail it.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -15,6 +34,30 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// Default time in-flight requests get to finish after a shutdown signal.
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Default time a client has to send a whole request head.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default time an idle keep-alive connection is kept open.
+pub const DEFAULT_KEEP_ALIVE_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Default largest accepted request head (header fields): 16 KiB.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// Default largest number of open connections.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// Longest accepted `header_read_timeout` or `keep_alive_idle_timeout`.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// Smallest accepted `max_header_bytes`: room for a request line and a few ordinary headers.
+pub const MIN_MAX_HEADER_BYTES: usize = 1024;
+
+/// Largest accepted `max_header_bytes`: 1 MiB.
+pub const MAX_MAX_HEADER_BYTES: usize = 1024 * 1024;
+
+/// Largest accepted `max_connections`.
+pub const MAX_MAX_CONNECTIONS: usize = 1_000_000;
+
 /// How the gateway listens and what it accepts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -27,6 +70,36 @@ pub struct GatewayConfig {
     /// stops anyway.
     #[serde(with = "humantime_serde")]
     pub drain_timeout: Duration,
+    /// Time a client has to send a whole request head: from the connection's accept (TLS
+    /// handshake included) to the first request, and from the first byte of each later request
+    /// to the end of its head. Over it the connection is closed without an answer.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// Time a keep-alive connection may sit idle (no request in flight, nothing sent) before it
+    /// is closed.
+    #[serde(with = "humantime_serde")]
+    pub keep_alive_idle_timeout: Duration,
+    /// Largest accepted request head: the header fields, counted as `name: value\r\n` each.
+    /// Larger heads answer 431 in the standard format.
+    pub max_header_bytes: usize,
+    /// Largest number of open connections. Beyond it new connections wait in the listen
+    /// backlog until one closes.
+    pub max_connections: usize,
+    /// Serve HTTP/2 as well as HTTP/1.1: h2c with prior knowledge and, with TLS, h2 by ALPN.
+    pub http2: bool,
+    /// Serve HTTPS with this certificate; plain HTTP when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsConfig>,
+}
+
+/// The `[server.tls]` section: where the PEM certificate chain and private key are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM file with the certificate chain, leaf first.
+    pub cert_file: PathBuf,
+    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
 }
 
 impl Default for GatewayConfig {
@@ -35,6 +108,175 @@ impl Default for GatewayConfig {
             addr: DEFAULT_ADDR,
             body_limit: DEFAULT_BODY_LIMIT,
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            keep_alive_idle_timeout: DEFAULT_KEEP_ALIVE_IDLE_TIMEOUT,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            http2: true,
+            tls: None,
+        }
+    }
+}
+
+/// A `[server]` value out of range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("invalid config value for `{key}`: {problem}")]
+pub struct InvalidSetting {
+    /// The offending key, e.g. `server.max_connections`.
+    pub key: &'static str,
+    /// What is wrong with it.
+    pub problem: &'static str,
+}
+
+impl GatewayConfig {
+    /// Refuses values a running server must never hold: zero or absurdly large limits and
+    /// timeouts. `body_limit` is checked by [`Config::validate`](crate::config::Config::validate).
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        let timeouts = [
+            ("server.header_read_timeout", self.header_read_timeout),
+            (
+                "server.keep_alive_idle_timeout",
+                self.keep_alive_idle_timeout,
+            ),
+        ];
+        for (key, value) in timeouts {
+            if value.is_zero() {
+                return Err(invalid(key, "must be longer than zero"));
+            }
+            if value > MAX_TIMEOUT {
+                return Err(invalid(key, "must not be longer than 1 hour"));
+            }
+        }
+        if self.max_header_bytes < MIN_MAX_HEADER_BYTES {
+            return Err(invalid(
+                "server.max_header_bytes",
+                "must be at least 1024 bytes",
+            ));
+        }
+        if self.max_header_bytes > MAX_MAX_HEADER_BYTES {
+            return Err(invalid(
+                "server.max_header_bytes",
+                "must not be larger than 1048576 bytes (1 MiB)",
+            ));
+        }
+        if self.max_connections == 0 {
+            return Err(invalid("server.max_connections", "must be at least 1"));
+        }
+        if self.max_connections > MAX_MAX_CONNECTIONS {
+            return Err(invalid(
+                "server.max_connections",
+                "must not be larger than 1000000",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn invalid(key: &'static str, problem: &'static str) -> InvalidSetting {
+    InvalidSetting { key, problem }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem_key(config: &GatewayConfig) -> Option<&'static str> {
+        config.validate().err().map(|e| e.key)
+    }
+
+    #[test]
+    fn the_defaults_are_the_documented_ones_and_valid() {
+        let config = GatewayConfig::default();
+        assert_eq!(config.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(config.keep_alive_idle_timeout, Duration::from_secs(60));
+        assert_eq!(config.max_header_bytes, 16 * 1024);
+        assert_eq!(config.max_connections, 10_000);
+        assert!(config.http2);
+        assert_eq!(config.tls, None);
+        assert_eq!(config.validate(), Ok(()));
+    }
+
+    #[test]
+    fn the_server_section_reads_humantime_durations_and_tls() {
+        let config: GatewayConfig = toml::from_str(
+            "header_read_timeout = \"300ms\"\nkeep_alive_idle_timeout = \"2m\"\n\
+             max_header_bytes = 4096\nmax_connections = 64\nhttp2 = false\n\
+             [tls]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.header_read_timeout, Duration::from_millis(300));
+        assert_eq!(config.keep_alive_idle_timeout, Duration::from_secs(120));
+        assert_eq!(config.max_header_bytes, 4096);
+        assert_eq!(config.max_connections, 64);
+        assert!(!config.http2);
+        let tls = config.tls.unwrap();
+        assert_eq!(tls.cert_file, PathBuf::from("c.pem"));
+        assert_eq!(tls.key_file, PathBuf::from("k.pem"));
+    }
+
+    #[test]
+    fn unknown_keys_and_incomplete_tls_are_refused() {
+        assert!(toml::from_str::<GatewayConfig>("header_timeout = \"1s\"\n").is_err());
+        assert!(toml::from_str::<GatewayConfig>("[tls]\ncert_file = \"c.pem\"\n").is_err());
+        assert!(
+            toml::from_str::<GatewayConfig>(
+                "[tls]\ncert_file = \"c\"\nkey_file = \"k\"\npassword = \"x\"\n"
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn zero_and_absurd_values_are_refused_naming_the_key() {
+        let base = GatewayConfig::default();
+        let cases = [
+            (
+                GatewayConfig {
+                    header_read_timeout: Duration::ZERO,
+                    ..base.clone()
+                },
+                "server.header_read_timeout",
+            ),
+            (
+                GatewayConfig {
+                    keep_alive_idle_timeout: Duration::from_secs(86_400),
+                    ..base.clone()
+                },
+                "server.keep_alive_idle_timeout",
+            ),
+            (
+                GatewayConfig {
+                    max_header_bytes: 0,
+                    ..base.clone()
+                },
+                "server.max_header_bytes",
+            ),
+            (
+                GatewayConfig {
+                    max_header_bytes: 64 * 1024 * 1024,
+                    ..base.clone()
+                },
+                "server.max_header_bytes",
+            ),
+            (
+                GatewayConfig {
+                    max_connections: 0,
+                    ..base.clone()
+                },
+                "server.max_connections",
+            ),
+            (
+                GatewayConfig {
+                    max_connections: usize::MAX,
+                    ..base.clone()
+                },
+                "server.max_connections",
+            ),
+        ];
+        for (config, key) in cases {
+            assert_eq!(problem_key(&config), Some(key));
+            let message = config.validate().unwrap_err().to_string();
+            assert!(message.contains(key), "{message}");
         }
     }
 }

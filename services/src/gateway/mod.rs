@@ -1,7 +1,8 @@
 //! The HTTP gateway (axum).
 //!
-//! [`app()`] builds the whole application from an [`AppState`]; [`server::serve`] runs it on a
-//! listener with graceful shutdown. Every request passes, outermost first:
+//! [`app()`] builds the whole application from an [`AppState`]; [`server::Server`] runs it on a
+//! listener with the edge limits (connections, header timeout and size, keep-alive), optional
+//! TLS ([`tls`]) and graceful shutdown. Every request passes, outermost first:
 //!
 //! 1. [`correlation`]: takes a valid `X-Correlation-ID` or makes one, opens the request's tracing
 //!    span (so every log line carries the ID), echoes the ID in the response header and turns any
@@ -23,8 +24,9 @@ pub mod health;
 pub mod limits;
 pub mod panic;
 pub mod server;
+pub mod tls;
 
 pub use app::{AppState, app, build};
-pub use config::GatewayConfig;
+pub use config::{GatewayConfig, TlsConfig};
 pub use error::ApiError;
 pub use extract::{ApiJson, Correlation};
