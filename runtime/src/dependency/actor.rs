@@ -271,6 +271,9 @@ impl<D: Dependency> ActorState<D> {
             shared
                 .metrics
                 .in_flight(priority, shared.bulkhead.in_flight(priority));
+            shared
+                .metrics
+                .limit(priority, shared.bulkhead.limits(priority).max_concurrent);
         }
     }
 }

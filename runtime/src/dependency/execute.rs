@@ -271,7 +271,13 @@ where
             RetryDecision::Retry { .. } if last_chance => {
                 StopReason::Policy(GiveUpReason::MaxRetries)
             }
-            RetryDecision::Retry { .. } => StopReason::BudgetExhausted,
+            RetryDecision::Retry { .. } => {
+                shared.metrics.budget_exhausted();
+                shared
+                    .budget_exhausted
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                StopReason::BudgetExhausted
+            }
             RetryDecision::GiveUp(reason) => StopReason::Policy(reason),
         };
         return Err(match failure {

@@ -31,6 +31,10 @@ pub mod names {
     pub const BULKHEAD_REJECTED_TOTAL: &str = "bulwark_bulkhead_rejected_total";
     /// Retries (attempts after the first).
     pub const RETRIES_TOTAL: &str = "bulwark_retries_total";
+    /// Retries refused because the retry budget was spent.
+    pub const RETRY_BUDGET_EXHAUSTED_TOTAL: &str = "bulwark_retry_budget_exhausted_total";
+    /// Concurrency limit of a bulkhead class (static, or adaptive).
+    pub const BULKHEAD_LIMIT: &str = "bulwark_bulkhead_limit";
     /// Answers given by a fallback.
     pub const FALLBACKS_TOTAL: &str = "bulwark_fallbacks_total";
 }
@@ -54,6 +58,14 @@ pub fn describe() {
         "Calls refused by a full bulkhead"
     );
     describe_counter!(names::RETRIES_TOTAL, "Retry attempts");
+    describe_counter!(
+        names::RETRY_BUDGET_EXHAUSTED_TOTAL,
+        "Retries refused because the retry budget was spent"
+    );
+    describe_gauge!(
+        names::BULKHEAD_LIMIT,
+        "Concurrency limit of a bulkhead class"
+    );
     describe_counter!(names::FALLBACKS_TOTAL, "Answers served by a fallback");
 }
 
@@ -136,7 +148,9 @@ pub(crate) struct DependencyMetrics {
     pub(crate) duration: Arc<DurationHistogram>,
     circuit_state: Option<Gauge>,
     retries: Counter,
+    budget_exhausted: Counter,
     in_flight: Option<[Gauge; 2]>,
+    limit: Option<[Gauge; 2]>,
     rejected: [Counter; 2],
 }
 
@@ -162,6 +176,14 @@ impl DependencyMetrics {
                 .gauges
                 .then(|| gauge!(names::CIRCUIT_STATE, "dependency" => name.clone())),
             retries: counter!(names::RETRIES_TOTAL, "dependency" => name.clone()),
+            budget_exhausted: counter!(
+                names::RETRY_BUDGET_EXHAUSTED_TOTAL,
+                "dependency" => name.clone()
+            ),
+            limit: scope.gauges.then(|| {
+                per_class(names::BULKHEAD_LIMIT)
+                    .map(|(m, d, p)| gauge!(m, "dependency" => d, "priority" => p))
+            }),
             in_flight: scope.gauges.then(|| {
                 per_class(names::BULKHEAD_IN_FLIGHT)
                     .map(|(m, d, p)| gauge!(m, "dependency" => d, "priority" => p))
@@ -181,6 +203,16 @@ impl DependencyMetrics {
 
     pub(crate) fn retry(&self) {
         self.retries.increment(1);
+    }
+
+    pub(crate) fn budget_exhausted(&self) {
+        self.budget_exhausted.increment(1);
+    }
+
+    pub(crate) fn limit(&self, priority: Priority, value: u32) {
+        if let Some(gauges) = &self.limit {
+            gauges[class(priority)].set(f64::from(value));
+        }
     }
 
     pub(crate) fn bulkhead_rejected(&self, priority: Priority) {

@@ -38,7 +38,8 @@ pub use handle::{Answer, AnswerSource, DependencyHandle};
 pub use histogram::BUCKETS_SECONDS;
 pub use metrics::{CALL_OUTCOMES, describe as describe_metrics, names as metric_names};
 pub use shared::{
-    DependencySnapshot, ProbeStatus, TransitionEvent, TransitionView, UnauthorizedStatus,
+    DependencySnapshot, ProbeStatus, RECENT_TRANSITIONS, RetryBudgetStatus, TransitionEvent,
+    TransitionView, UnauthorizedStatus,
 };
 pub use traits::{Dependency, Probe};
 

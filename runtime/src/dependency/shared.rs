@@ -17,6 +17,7 @@ use tokio::sync::{broadcast, watch};
 use crate::breaker::{BreakerSnapshot, CircuitBreaker, State, Transition};
 use crate::bulkhead::{Bulkhead, BulkheadSnapshot};
 use crate::clock::{Clock, Moment};
+use crate::error::Timestamp;
 use crate::policy::Policy;
 use crate::retry::{RetryBudget, RetryPolicy};
 use crate::timeout::TimeoutPolicy;
@@ -81,6 +82,8 @@ pub struct TransitionView {
     pub to: State,
     /// Why, as a sentence.
     pub reason: String,
+    /// When (wall clock, RFC 3339).
+    pub at: Timestamp,
 }
 
 impl From<&Transition> for TransitionView {
@@ -89,8 +92,21 @@ impl From<&Transition> for TransitionView {
             from: t.from,
             to: t.to,
             reason: t.reason.to_string(),
+            at: Timestamp::now(),
         }
     }
+}
+
+/// How many recent transitions a snapshot shows.
+pub const RECENT_TRANSITIONS: usize = 10;
+
+/// The retry budget's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RetryBudgetStatus {
+    /// Retries the budget would grant now.
+    pub available: u64,
+    /// Retries refused because the budget was spent, since start.
+    pub exhausted_total: u64,
 }
 
 /// What `/status` shows about one dependency.
@@ -111,6 +127,10 @@ pub struct DependencySnapshot {
     /// Calls the dependency refused for our credentials (401/403). They open no breaker, so
     /// readiness looks here.
     pub unauthorized: UnauthorizedStatus,
+    /// The latest breaker transitions, newest last (at most [`RECENT_TRANSITIONS`]).
+    pub recent_transitions: Vec<TransitionView>,
+    /// The retry budget.
+    pub retry_budget: RetryBudgetStatus,
     /// Half-open trial places free at the published gate. With no call in flight it equals the
     /// breaker's `half_open_permits_left`: a lower figure would be a leaked permit.
     pub trial_permits_free: u64,
@@ -158,6 +178,8 @@ pub(crate) struct Shared {
     pub(crate) state_tx: watch::Sender<State>,
     unauthorized_total: AtomicU64,
     unauthorized_last: AtomicU64,
+    recent: Mutex<std::collections::VecDeque<TransitionView>>,
+    pub(crate) budget_exhausted: AtomicU64,
 }
 
 /// Locks a mutex, recovering from poisoning: a panic in the actor must not make the state unusable.
@@ -200,6 +222,10 @@ impl Shared {
             state_tx,
             unauthorized_total: AtomicU64::new(0),
             unauthorized_last: AtomicU64::new(0),
+            recent: Mutex::new(std::collections::VecDeque::with_capacity(
+                RECENT_TRANSITIONS,
+            )),
+            budget_exhausted: AtomicU64::new(0),
             clock,
             name,
         })
@@ -244,9 +270,17 @@ impl Shared {
             reason = %t.reason,
             "circuit transition"
         );
+        let view = TransitionView::from(t);
+        {
+            let mut recent = lock(&self.recent);
+            if recent.len() == RECENT_TRANSITIONS {
+                recent.pop_front();
+            }
+            recent.push_back(view.clone());
+        }
         let _ = self.transitions.send(TransitionEvent {
             dependency: Arc::clone(&self.name),
-            transition: TransitionView::from(t),
+            transition: view,
         });
         self.state_tx.send_if_modified(|s| {
             let changed = *s != state;
@@ -283,6 +317,11 @@ impl Shared {
             actor_alive: self.actor.load().is_some(),
             last_probe: lock(&self.last_probe).clone(),
             unauthorized: self.unauthorized(),
+            recent_transitions: lock(&self.recent).iter().cloned().collect(),
+            retry_budget: RetryBudgetStatus {
+                available: self.settings.load().budget.available(now),
+                exhausted_total: self.budget_exhausted.load(Ordering::Relaxed),
+            },
             trial_permits_free: self.gate.trial_permits(),
         }
     }
