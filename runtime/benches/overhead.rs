@@ -80,6 +80,7 @@ impl Actor for Echo {
 struct Contestants {
     bulwark: DependencyHandle<Trivial>,
     open: DependencyHandle<Trivial>,
+    guard: bulwark_runtime::guard::Guard,
     echo: ActorRef<EchoMsg>,
     mpsc: tokio::sync::mpsc::Sender<(u64, tokio::sync::oneshot::Sender<u64>)>,
     _runtime: Runtime,
@@ -89,11 +90,13 @@ async fn contestants() -> Contestants {
     let runtime = Runtime::builder()
         .dependency("bench", Trivial, Policy::default())
         .dependency("bench_open", Trivial, Policy::default())
+        .guard("bench_guard", Policy::default())
         .build()
         .await
         .unwrap();
     let bulwark = runtime.handle::<Trivial>("bench").unwrap();
     let open = runtime.handle::<Trivial>("bench_open").unwrap();
+    let guard = runtime.guard("bench_guard").unwrap();
     open.command(BreakerCommand::ForceOpen).await.unwrap();
     let (echo, _) = Actor::spawn(None, Echo, ()).await.unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<(u64, tokio::sync::oneshot::Sender<u64>)>(1024);
@@ -105,6 +108,7 @@ async fn contestants() -> Contestants {
     Contestants {
         bulwark,
         open,
+        guard,
         echo,
         mpsc: tx,
         _runtime: runtime,
@@ -144,6 +148,18 @@ fn single(c: &mut Criterion) {
             black_box(
                 k.bulwark
                     .call(black_box(1), CallContext::untracked())
+                    .await
+                    .unwrap(),
+            )
+        })
+    });
+    group.bench_function("bulwark_guard_closure", |b| {
+        b.to_async(&rt).iter(|| async {
+            black_box(
+                k.guard
+                    .run(CallContext::untracked(), |_| async {
+                        Ok::<u64, DependencyError>(black_box(1))
+                    })
                     .await
                     .unwrap(),
             )
