@@ -21,16 +21,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (url, hits) = start_upstream().await?;
 
     // The guard: breaker + bulkhead + retry (503 is transient) + deadline, around any closure.
-    let runtime = Runtime::builder().guard("upstream", Policy::default()).build().await?;
+    let runtime = Runtime::builder()
+        .guard("upstream", Policy::default())
+        .build()
+        .await?;
     let upstream = runtime.guard("upstream")?;
     let client = reqwest::Client::new();
     let ctx = CallContext::untracked().with_timeout(Duration::from_secs(2));
     let body = upstream
-        .run(ctx, |_| async { client.get(&url).send().await?.error_for_status()?.text().await })
+        .run(ctx, |_| async {
+            client
+                .get(&url)
+                .send()
+                .await?
+                .error_for_status()?
+                .text()
+                .await
+        })
         .await?;
 
     let attempts = hits.load(Ordering::SeqCst);
-    println!("upstream said {body:?} after {attempts} attempts (circuit {})", upstream.state());
+    println!(
+        "upstream said {body:?} after {attempts} attempts (circuit {})",
+        upstream.state()
+    );
     runtime.shutdown().await;
     Ok(())
 }

@@ -175,6 +175,20 @@ fn single(c: &mut Criterion) {
             )
         })
     });
+    // What spending one unit of tokio's cooperative budget costs on its own (every guarded call
+    // does it once, like every tokio resource).
+    group.bench_function("coop_budget_unit", |b| {
+        b.to_async(&rt).iter(|| async {
+            std::future::poll_fn(|cx| {
+                tokio::task::coop::poll_proceed(cx).map(|restore| restore.made_progress())
+            })
+            .await;
+            black_box(1)
+        })
+    });
+    group.bench_function("noop_future", |b| {
+        b.to_async(&rt).iter(|| async { black_box(1) })
+    });
     group.bench_function("tower_stack", |b| {
         let svc = tower_stack();
         b.to_async(&rt).iter(|| {

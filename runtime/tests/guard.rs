@@ -27,7 +27,13 @@ async fn upstream() -> (String, Arc<AtomicU32>) {
             "/flaky",
             axum::routing::get(move || {
                 let n = counter.fetch_add(1, Ordering::SeqCst);
-                async move { if n < 2 { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK } }
+                async move {
+                    if n < 2 {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    } else {
+                        StatusCode::OK
+                    }
+                }
             }),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -40,7 +46,9 @@ async fn get(guard: &Guard, client: &reqwest::Client, url: String) -> Result<u16
     guard
         .run(CallContext::untracked(), |_| {
             let request = client.get(&url);
-            async move { Ok::<_, reqwest::Error>(request.send().await?.error_for_status()?.status().as_u16()) }
+            async move {
+                Ok::<_, reqwest::Error>(request.send().await?.error_for_status()?.status().as_u16())
+            }
         })
         .await
 }
@@ -62,18 +70,30 @@ fn fast_retries() -> Policy {
 #[tokio::test]
 async fn reqwest_errors_are_classified_through_the_guard() {
     let (base, flaky) = upstream().await;
-    let runtime = Runtime::builder().guard("http", fast_retries()).build().await.unwrap();
+    let runtime = Runtime::builder()
+        .guard("http", fast_retries())
+        .build()
+        .await
+        .unwrap();
     let guard = runtime.guard("http").unwrap();
     let client = reqwest::Client::new();
 
     // 503 twice, then 200: retried until it answers.
-    assert_eq!(get(&guard, &client, format!("{base}/flaky")).await.unwrap(), 200);
+    assert_eq!(
+        get(&guard, &client, format!("{base}/flaky")).await.unwrap(),
+        200
+    );
     assert_eq!(flaky.load(Ordering::SeqCst), 3);
 
     // 404 is the caller's fault: one attempt, ignored by the breaker, even many times over.
     for _ in 0..20 {
-        let err = get(&guard, &client, format!("{base}/status/404")).await.unwrap_err();
-        assert!(matches!(err, CallError::Failed { attempts: 1, .. }), "{err}");
+        let err = get(&guard, &client, format!("{base}/status/404"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, CallError::Failed { attempts: 1, .. }),
+            "{err}"
+        );
         assert_eq!(err.failure_kind(), Some(FailureKind::RejectedRequest));
     }
     assert_eq!(guard.flush().await.unwrap(), State::Closed);
@@ -83,7 +103,9 @@ async fn reqwest_errors_are_classified_through_the_guard() {
         let _ = get(&guard, &client, format!("{base}/status/500")).await;
     }
     assert_eq!(guard.flush().await.unwrap(), State::Open);
-    let err = get(&guard, &client, format!("{base}/status/200")).await.unwrap_err();
+    let err = get(&guard, &client, format!("{base}/status/200"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, CallError::CircuitOpen { .. }), "{err}");
     runtime.shutdown().await;
 }
@@ -91,8 +113,15 @@ async fn reqwest_errors_are_classified_through_the_guard() {
 #[tokio::test]
 async fn a_refused_port_is_transient_and_never_reached_the_server() {
     // Bind then drop: nothing listens on this port any more.
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let runtime = Runtime::builder().guard("nowhere", fast_retries()).build().await.unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let runtime = Runtime::builder()
+        .guard("nowhere", fast_retries())
+        .build()
+        .await
+        .unwrap();
     let guard = runtime.guard("nowhere").unwrap();
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(1))
@@ -106,7 +135,10 @@ async fn a_refused_port_is_transient_and_never_reached_the_server() {
         .await
         .unwrap_err();
     // Not idempotent, yet retried: a refused connection certainly did not reach the server.
-    assert!(matches!(err, CallError::Failed { attempts: 4, .. }), "{err}");
+    assert!(
+        matches!(err, CallError::Failed { attempts: 4, .. }),
+        "{err}"
+    );
     let cause = bulwark_runtime::error::chain(&err).to_string();
     assert!(cause.contains("nowhere"), "{cause}");
     runtime.shutdown().await;
