@@ -1,11 +1,13 @@
 //! Bulwark services: the HTTP gateway, the pipelines built on the runtime, and the `bulwark`
 //! command-line tool.
 //!
+//! - [`auth`]: users, password hashing, JWT tokens and degraded mode (a library the gateway mounts).
 //! - [`gateway`]: the axum application — correlation IDs, the standard error format for every
 //!   failure (unknown route, wrong method, bad or oversized body, panics), health, graceful shutdown.
 //! - [`config`]: the TOML configuration file and its embedded defaults.
 //! - [`cli`] and [`commands`]: argument parsing and what each subcommand does.
 
+pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod config;

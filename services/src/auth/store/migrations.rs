@@ -1,0 +1,57 @@
+//! Schema migrations, embedded in the binary and applied when a primary is opened.
+//!
+//! sqlx's `migrate!` macro would need sqlx's proc-macro crate, which builds sqlx and SQLite a
+//! second time for the host; an embedded [`MigrationSource`] does the same job at run time with
+//! sqlx's own migrator (its `_sqlx_migrations` table, checksums and locking).
+
+use std::borrow::Cow;
+
+use futures::future::BoxFuture;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+
+use super::StoreError;
+
+/// One migration: version, description, SQL.
+type Step = (i64, &'static str, &'static str);
+
+/// SQLite's migrations, in order.
+pub(super) const SQLITE: &[Step] =
+    &[(1, "users", include_str!("migrations/sqlite_0001_users.sql"))];
+
+/// PostgreSQL's migrations, in order.
+pub(super) const POSTGRES: &[Step] = &[(
+    1,
+    "users",
+    include_str!("migrations/postgres_0001_users.sql"),
+)];
+
+#[derive(Debug)]
+struct Embedded(&'static [Step]);
+
+impl MigrationSource<'static> for Embedded {
+    fn resolve(
+        self,
+    ) -> BoxFuture<'static, Result<Vec<Migration>, Box<dyn std::error::Error + Send + Sync>>> {
+        let migrations = self
+            .0
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(description),
+                    MigrationType::Simple,
+                    Cow::Borrowed(sql),
+                    false,
+                )
+            })
+            .collect();
+        Box::pin(std::future::ready(Ok(migrations)))
+    }
+}
+
+/// The migrator for `steps`.
+pub(super) async fn migrator(steps: &'static [Step]) -> Result<Migrator, StoreError> {
+    Migrator::new(Embedded(steps))
+        .await
+        .map_err(StoreError::Migrate)
+}
