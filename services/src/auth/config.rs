@@ -423,8 +423,13 @@ mod tests {
             .take_while(|l| !l.starts_with("//! ```"))
             .map(|l| format!("{}\n", l.trim_start_matches("//!").trim_start()))
             .collect();
-        let config: AuthConfig = toml::from_str(example.trim_start_matches("[auth]\n"))
-            .unwrap_or_else(|e| panic!("{e}\n{example}"));
+        #[derive(Deserialize)]
+        struct File {
+            auth: AuthConfig,
+        }
+        let config = toml::from_str::<File>(&example)
+            .unwrap_or_else(|e| panic!("{e}\n{example}"))
+            .auth;
         config.validate().unwrap();
         assert_eq!(
             config.store.primary_url.as_deref(),
