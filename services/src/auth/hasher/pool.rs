@@ -9,7 +9,7 @@
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use bulwark_runtime::bulkhead::Priority;
@@ -30,6 +30,7 @@ struct Shared {
     capacity: usize,
     busy: AtomicU32,
     peak: AtomicU32,
+    completed: AtomicU64,
 }
 
 impl Shared {
@@ -62,6 +63,7 @@ impl Shared {
             self.peak.fetch_max(busy, Ordering::Relaxed);
             job();
             self.busy.fetch_sub(1, Ordering::Relaxed);
+            self.completed.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -100,6 +102,7 @@ impl HashPool {
             capacity,
             busy: AtomicU32::new(0),
             peak: AtomicU32::new(0),
+            completed: AtomicU64::new(0),
         });
         for i in 0..threads.max(1) {
             let shared = Arc::clone(&shared);
@@ -158,6 +161,12 @@ impl HashPool {
     /// Jobs running now.
     pub fn busy(&self) -> u32 {
         self.shared.busy.load(Ordering::Relaxed)
+    }
+
+    /// Jobs taken by a thread since start (skipped ones included: a cancelled job still took
+    /// its thread for the check).
+    pub fn completed(&self) -> u64 {
+        self.shared.completed.load(Ordering::Relaxed)
     }
 
     /// The most jobs ever running at once (never more than [`threads`](Self::threads)).
