@@ -4,4 +4,7 @@
 
 mod support;
 
+mod degraded;
+mod limits;
+mod sqlite;
 mod tokens;
