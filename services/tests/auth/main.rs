@@ -6,5 +6,6 @@ mod support;
 
 mod degraded;
 mod limits;
+mod postgres;
 mod sqlite;
 mod tokens;
