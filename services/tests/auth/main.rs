@@ -5,6 +5,7 @@
 mod support;
 
 mod degraded;
+mod hashing;
 mod limits;
 mod postgres;
 mod sqlite;
