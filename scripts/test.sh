@@ -35,6 +35,19 @@ if [ "${#REQUIRED_TOOLS[@]}" -gt 0 ]; then
     ensure_tools "${REQUIRED_TOOLS[@]}"
 fi
 
+# Auth pipeline (issue 12): the PostgreSQL tests start throwaway clusters with initdb and pg_ctl
+# from Debian's `postgresql` package, whose server binaries are not on PATH
+# (/usr/lib/postgresql/<major>/bin); install it when no initdb is there.
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    echo "installing: postgresql"
+    pg_sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        pg_sudo=(sudo)
+    fi
+    "${pg_sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${pg_sudo[@]}" apt-get install -y -qq --no-install-recommends postgresql
+fi
+
 cargo test --workspace --all-targets
 cargo test --workspace --doc
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps

@@ -93,7 +93,7 @@ pub enum StoreError {
 impl StoreError {
     /// Classifies a driver error: connection-level problems, PostgreSQL classes 08 (connection),
     /// 53 (resources), 57 (operator intervention, e.g. shutdown), 40 (serialization) and SQLite
-    /// `BUSY`/`LOCKED` may pass; everything else will not.
+    /// `BUSY`, `LOCKED`, `IOERR`, `CANTOPEN` may pass; everything else will not.
     pub fn from_sqlx(error: sqlx::Error) -> Self {
         let transient = match &error {
             sqlx::Error::Io(_)
@@ -104,8 +104,11 @@ impl StoreError {
             | sqlx::Error::Tls(_) => true,
             sqlx::Error::Database(db) => db.code().is_some_and(|code| {
                 let code = code.as_ref();
+                // PostgreSQL SQLSTATE classes, then SQLite (extended) result codes: the low
+                // byte is the primary code — BUSY 5, LOCKED 6, IOERR 10, CANTOPEN 14.
+                let sqlite = code.parse::<u32>().ok().map(|c| c & 0xff);
                 ["08", "53", "57", "40"].iter().any(|c| code.starts_with(c))
-                    || matches!(code, "5" | "6" | "261" | "262" | "517")
+                    || matches!(sqlite, Some(5 | 6 | 10 | 14))
             }),
             _ => false,
         };
@@ -174,5 +177,29 @@ pub async fn open(
         Ok(Arc::new(postgres::open(url, mode, pool).await?))
     } else {
         Err(StoreError::UnsupportedUrl)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_problems_are_transient_the_rest_permanent() {
+        for e in [sqlx::Error::PoolTimedOut, sqlx::Error::PoolClosed] {
+            assert!(matches!(
+                StoreError::from_sqlx(e),
+                StoreError::Unavailable(_)
+            ));
+        }
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(matches!(
+            StoreError::from_sqlx(sqlx::Error::Io(refused)),
+            StoreError::Unavailable(_)
+        ));
+        assert!(matches!(
+            StoreError::from_sqlx(sqlx::Error::RowNotFound),
+            StoreError::Failed(_)
+        ));
     }
 }
