@@ -4,7 +4,7 @@
 //! logins (critical: verifications) and one for registrations (non-critical: new hashes), each
 //! with a bounded queue and a maximum wait, so a flood of registrations is refused with 503
 //! rather than queued without end, and can never take the slots logins need. Behind the guard,
-//! a [`HashPool`](pool::HashPool) runs at most `threads` hashes at once on its own OS threads
+//! a [`pool::HashPool`] runs at most `threads` hashes at once on its own OS threads
 //! (default: one less than the cores), so token validation on tokio's workers always has a
 //! core. The guard's breaker is set to metrics-only: a slow hash is load, not a broken
 //! dependency, and the bulkhead already sheds it.

@@ -3,7 +3,7 @@
 //! - **Algorithm fixed by the server**: EdDSA (Ed25519) only. The header's `alg` must be
 //!   `EdDSA`; `none`, HMAC (e.g. HS256 "signed" with the public key) and every other algorithm
 //!   are refused before any key is looked at, and the process's crypto provider cannot verify
-//!   anything else anyway ([`provider`]).
+//!   anything else anyway (`tokens/provider.rs`).
 //! - **Keys by `kid`**: the header must name a key of the [`KeyRing`]; an unknown `kid` is
 //!   refused. After a rotation, tokens signed with older keys keep validating until they expire.
 //! - **Claims**: `iss` and `aud` must be the configured ones; `exp` and `nbf` are checked with a
