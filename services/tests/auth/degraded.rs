@@ -5,12 +5,12 @@
 use std::time::Duration;
 
 use bulwark_runtime::breaker::State;
-use bulwark_runtime::chaos::FaultPlan;
+use bulwark_runtime::chaos::{FaultControl, FaultPlan};
 use bulwark_runtime::dependency::{BreakerCommand, CallContext};
 use bulwark_runtime::error::ServiceError;
 use bulwark_services::auth::{AuthError, AuthReadiness, AuthService, Credentials};
 
-use crate::support::{chaos_sqlite_auth, fast_config};
+use crate::support::{SqliteAuth, chaos_sqlite_auth, fast_config};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -24,6 +24,18 @@ async fn bearer_for(auth: &AuthService, name: &str) -> String {
         .await
         .unwrap();
     format!("Bearer {}", token.access_token.expose())
+}
+
+/// A service on a chaos-wrapped SQLite store where alice registered and logged in (so her
+/// credential is cached), and her bearer header.
+async fn alice_logged_in() -> (SqliteAuth, FaultControl, String) {
+    let (s, faults) = chaos_sqlite_auth(fast_config()).await;
+    s.auth
+        .register(&ctx(), &Credentials::new("alice", PASSWORD))
+        .await
+        .unwrap();
+    let alice = bearer_for(&s.auth, "alice").await;
+    (s, faults, alice)
 }
 
 /// What every degraded-mode test checks while the store is unavailable.
@@ -103,12 +115,8 @@ async fn assert_recovered(auth: &AuthService, alice_bearer: &str) {
 
 #[tokio::test]
 async fn a_failing_store_degrades_then_recovers_without_restart() {
-    let (s, faults) = chaos_sqlite_auth(fast_config()).await;
+    let (s, faults, alice) = alice_logged_in().await;
     let auth = &s.auth;
-    auth.register(&ctx(), &Credentials::new("alice", PASSWORD))
-        .await
-        .unwrap();
-    let alice = bearer_for(auth, "alice").await;
     let primary = s.runtime.controls("auth.store.primary").unwrap();
 
     faults.set(FaultPlan {
@@ -133,12 +141,8 @@ async fn a_failing_store_degrades_then_recovers_without_restart() {
 
 #[tokio::test]
 async fn an_open_circuit_degrades_then_recovers() {
-    let (s, _faults) = chaos_sqlite_auth(fast_config()).await;
+    let (s, _faults, alice) = alice_logged_in().await;
     let auth = &s.auth;
-    auth.register(&ctx(), &Credentials::new("alice", PASSWORD))
-        .await
-        .unwrap();
-    let alice = bearer_for(auth, "alice").await;
     let primary = s.runtime.controls("auth.store.primary").unwrap();
 
     primary.command(BreakerCommand::ForceOpen).await.unwrap();

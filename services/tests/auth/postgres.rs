@@ -13,7 +13,7 @@ use bulwark_runtime::runtime::Runtime;
 use bulwark_services::auth::store::ReadSource;
 use bulwark_services::auth::{AuthError, AuthReadiness, AuthService, Credentials};
 
-use crate::support::{PgCluster, fast_config, quick_store_policy};
+use crate::support::{PgCluster, fast_config, start_auth};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -30,13 +30,7 @@ async fn start(
     config.store.primary_url = Some(primary.url());
     config.store.replica_urls = replica.map(|r| vec![r.url()]).unwrap_or_default();
     config.store.acquire_timeout = Duration::from_millis(500);
-    let runtime = Runtime::builder().build().await.unwrap();
-    let auth = AuthService::builder(config)
-        .data_dir(dir.path())
-        .store_policy(quick_store_policy())
-        .start(&runtime)
-        .await
-        .unwrap();
+    let (runtime, auth) = start_auth(config, dir.path()).await;
     (runtime, auth, dir)
 }
 

@@ -54,14 +54,20 @@ pub struct SqliteAuth {
 
 pub async fn sqlite_auth(config: AuthConfig) -> SqliteAuth {
     let dir = tempfile::tempdir().unwrap();
+    let (runtime, auth) = start_auth(config, dir.path()).await;
+    SqliteAuth { runtime, auth, dir }
+}
+
+/// A runtime and an auth service with the configured stores and the quick store policy.
+pub async fn start_auth(config: AuthConfig, data_dir: &Path) -> (Runtime, AuthService) {
     let runtime = Runtime::builder().build().await.unwrap();
     let auth = AuthService::builder(config)
-        .data_dir(dir.path())
+        .data_dir(data_dir)
         .store_policy(quick_store_policy())
         .start(&runtime)
         .await
         .unwrap();
-    SqliteAuth { runtime, auth, dir }
+    (runtime, auth)
 }
 
 /// An auth service whose SQLite primary is wrapped in chaos: the returned control breaks it.
@@ -207,6 +213,16 @@ impl PgCluster {
                 "-D",
             ])
             .arg(&data));
+        Self::started(dir, root, data, bin, as_postgres)
+    }
+
+    fn started(
+        dir: TempDir,
+        root: PathBuf,
+        data: PathBuf,
+        bin: PathBuf,
+        as_postgres: bool,
+    ) -> Self {
         let cluster = Self {
             _dir: dir,
             root,
@@ -230,16 +246,7 @@ impl PgCluster {
             .arg(primary.port.to_string())
             .arg("-D")
             .arg(&data));
-        let cluster = Self {
-            _dir: dir,
-            root,
-            data,
-            port: free_port(),
-            bin: primary.bin.clone(),
-            as_postgres,
-        };
-        cluster.start();
-        cluster
+        Self::started(dir, root, data, primary.bin.clone(), as_postgres)
     }
 
     /// `pg_ctl start`, waiting until it accepts connections.

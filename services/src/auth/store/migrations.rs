@@ -7,7 +7,9 @@
 use std::borrow::Cow;
 
 use futures::future::BoxFuture;
-use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::migrate::{Migrate, Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::pool::PoolOptions;
+use sqlx::{Connection, Database, Pool};
 
 use super::StoreError;
 
@@ -49,9 +51,25 @@ impl MigrationSource<'static> for Embedded {
     }
 }
 
-/// The migrator for `steps`.
-pub(super) async fn migrator(steps: &'static [Step]) -> Result<Migrator, StoreError> {
+/// Connects a primary's pool now and applies `steps`.
+pub(super) async fn connect_migrated<DB>(
+    pool: PoolOptions<DB>,
+    options: <DB::Connection as Connection>::Options,
+    steps: &'static [Step],
+) -> Result<Pool<DB>, StoreError>
+where
+    DB: Database,
+    DB::Connection: Migrate,
+{
+    let pool = pool
+        .connect_with(options)
+        .await
+        .map_err(StoreError::from_sqlx)?;
     Migrator::new(Embedded(steps))
         .await
-        .map_err(StoreError::Migrate)
+        .map_err(StoreError::Migrate)?
+        .run(&pool)
+        .await
+        .map_err(StoreError::Migrate)?;
+    Ok(pool)
 }

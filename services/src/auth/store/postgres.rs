@@ -38,14 +38,6 @@ pub async fn open(url: &str, mode: OpenMode, pool: PoolSettings) -> Result<PgSto
             &STATEMENTS,
         ));
     }
-    let pool = pool_options
-        .connect_with(options)
-        .await
-        .map_err(StoreError::from_sqlx)?;
-    migrations::migrator(migrations::POSTGRES)
-        .await?
-        .run(&pool)
-        .await
-        .map_err(StoreError::Migrate)?;
+    let pool = migrations::connect_migrated(pool_options, options, migrations::POSTGRES).await?;
     Ok(SqlStore::new(pool, &STATEMENTS))
 }

@@ -47,14 +47,6 @@ pub async fn open(
     {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(sqlx::Error::Io(e)))?;
     }
-    let pool = pool_options
-        .connect_with(options)
-        .await
-        .map_err(StoreError::from_sqlx)?;
-    migrations::migrator(migrations::SQLITE)
-        .await?
-        .run(&pool)
-        .await
-        .map_err(StoreError::Migrate)?;
+    let pool = migrations::connect_migrated(pool_options, options, migrations::SQLITE).await?;
     Ok(SqlStore::new(pool, &STATEMENTS))
 }
