@@ -97,7 +97,7 @@ async fn repeated_failures_slow_only_that_username() {
         assert!(matches!(err, AuthError::InvalidCredentials), "{err:?}");
     }
     // Now even the right password waits: the username is slowed, not the service.
-    let hashes = s.auth.hasher().pool().completed();
+    let hashes = s.auth.hasher().pool().started();
     let err = s
         .auth
         .login(&ctx, &Credentials::new("mallory", PASSWORD), None)
@@ -105,7 +105,7 @@ async fn repeated_failures_slow_only_that_username() {
         .unwrap_err();
     assert!(matches!(&err, AuthError::RateLimited(l) if l.kind == LimitKind::Failures));
     assert_eq!(
-        s.auth.hasher().pool().completed(),
+        s.auth.hasher().pool().started(),
         hashes,
         "refused before hashing"
     );

@@ -30,7 +30,7 @@ struct Shared {
     capacity: usize,
     busy: AtomicU32,
     peak: AtomicU32,
-    completed: AtomicU64,
+    started: AtomicU64,
 }
 
 impl Shared {
@@ -59,11 +59,13 @@ impl Shared {
 
     fn work(&self) {
         while let Some(job) = self.next_job() {
+            // Counted before the job runs: its answer is sent from inside the job, so a caller
+            // that got the answer already sees the count.
+            self.started.fetch_add(1, Ordering::Relaxed);
             let busy = self.busy.fetch_add(1, Ordering::Relaxed) + 1;
             self.peak.fetch_max(busy, Ordering::Relaxed);
             job();
             self.busy.fetch_sub(1, Ordering::Relaxed);
-            self.completed.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -102,7 +104,7 @@ impl HashPool {
             capacity,
             busy: AtomicU32::new(0),
             peak: AtomicU32::new(0),
-            completed: AtomicU64::new(0),
+            started: AtomicU64::new(0),
         });
         for i in 0..threads.max(1) {
             let shared = Arc::clone(&shared);
@@ -164,9 +166,9 @@ impl HashPool {
     }
 
     /// Jobs taken by a thread since start (skipped ones included: a cancelled job still took
-    /// its thread for the check).
-    pub fn completed(&self) -> u64 {
-        self.shared.completed.load(Ordering::Relaxed)
+    /// its thread for the check). A job's count is visible before its answer.
+    pub fn started(&self) -> u64 {
+        self.shared.started.load(Ordering::Relaxed)
     }
 
     /// The most jobs ever running at once (never more than [`threads`](Self::threads)).
