@@ -8,6 +8,8 @@
 - deploy/prometheus/alerts.yml: every alert has a severity, summary, description and a
   runbook_url to an existing page of docs/runbooks/, which names the alert and has the standard
   sections; the index lists every page; alerts_test.yml tests every alert firing and not firing.
+- the series the kit reads from runtime/ and supervisors/ are still declared there (the
+  gateway's are taken from DESIGN.md and the issue).
 - deploy/k8s/bulwark.yaml: the objects, probes, ports, selectors, resources and termination grace
   period that matter, consistent with the ConfigMap's bulwark.toml.
 
@@ -55,6 +57,16 @@ KNOWN_SERIES = {
     "bulwark_edge_rejected_total",
 }
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+# The Rust files that name the runtime's and the supervisors' series: each series the kit reads
+# from them must still be declared there (a renamed series would leave panels and alerts empty).
+SERIES_SOURCES = ["runtime/src/dependency/metrics.rs", "supervisors/src/metrics.rs"]
+GATEWAY_SERIES = {
+    "bulwark_http_requests_total",
+    "bulwark_http_request_duration_seconds",
+    "bulwark_ready",
+    "bulwark_dependency_ready",
+    "bulwark_edge_rejected_total",
+}
 
 # The dashboard's panels: title -> (panel type, series its queries must read).
 EXPECTED_PANELS = {
@@ -451,8 +463,17 @@ def check_k8s():
         problem(where, "PodDisruptionBudget maxUnavailable 0 blocks every node drain")
 
 
+def check_series_names():
+    """The kit's series names against the ones the runtime and the supervisors declare."""
+    declared = set()
+    for path in SERIES_SOURCES:
+        declared |= set(re.findall(r'"(bulwark_[a-z0-9_]+)"', read(path)))
+    for name in sorted(KNOWN_SERIES - GATEWAY_SERIES - declared):
+        problem("scripts/check_deploy.py", f"{name} is no longer declared in {' or '.join(SERIES_SOURCES)}")
+
+
 def main():
-    for check in (check_dashboard, check_alerts, check_k8s):
+    for check in (check_series_names, check_dashboard, check_alerts, check_k8s):
         try:
             check()
         except (OSError, KeyError, TypeError, AttributeError, ValueError, yaml.YAMLError) as e:
