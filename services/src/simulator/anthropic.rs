@@ -38,7 +38,9 @@ fn error(status: StatusCode, kind: &str, message: &str, retry: Option<u64>) -> R
     let body = json!({"type": "error", "error": {"type": kind, "message": message}});
     let mut response = (status, axum::Json(body)).into_response();
     if let Some(secs) = retry {
-        response.headers_mut().insert(header::RETRY_AFTER, secs.into());
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, secs.into());
     }
     response
 }
@@ -60,7 +62,12 @@ pub(crate) async fn messages(
 ) -> Response {
     let fate = draw(&state).await;
     if !authorized(&state, &headers) || fate == Fate::Unauthorized {
-        return error(StatusCode::UNAUTHORIZED, "authentication_error", "invalid x-api-key", None);
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            "invalid x-api-key",
+            None,
+        );
     }
     if headers.get("anthropic-version").is_none() {
         return error(
@@ -71,11 +78,23 @@ pub(crate) async fn messages(
         );
     }
     if let Fate::Error(status) = fate {
-        return error(status, error_kind(status), "simulated failure", retry_after(&state));
+        return error(
+            status,
+            error_kind(status),
+            "simulated failure",
+            retry_after(&state),
+        );
     }
     let request: MessagesRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_request_error", &e.to_string(), None),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                &e.to_string(),
+                None,
+            );
+        }
     };
     let prompt = request
         .messages
@@ -83,19 +102,32 @@ pub(crate) async fn messages(
         .rev()
         .find(|m| m.role == "user")
         .map_or("", |m| m.content.as_str());
-    let input_tokens = request.messages.iter().map(|m| text::tokens(&m.content)).sum::<u64>()
+    let input_tokens = request
+        .messages
+        .iter()
+        .map(|m| text::tokens(&m.content))
+        .sum::<u64>()
         + request.system.as_deref().map_or(0, text::tokens);
     let answer = text::reply(prompt);
     let output_tokens = text::tokens(&answer);
     let model = request.model.unwrap_or_else(|| state.config.model.clone());
     let Fate::Answer { malformed, cut } = fate else {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "api_error", "unexpected", None);
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "api_error",
+            "unexpected",
+            None,
+        );
     };
     if request.stream {
         return stream(&model, &answer, input_tokens, output_tokens, cut);
     }
     if malformed {
-        return (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], "{\"content\": [")
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"content\": [",
+        )
             .into_response();
     }
     axum::Json(json!({

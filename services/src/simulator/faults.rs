@@ -140,7 +140,8 @@ pub(crate) async fn draw(state: &SimState) -> Fate {
     let (delay, fate) = {
         let mut rng = rand::rng();
         let mut roll = |rate: f64| rate > 0.0 && rng.random::<f64>() < rate;
-        let delay = (!faults.latency.is_zero() && roll(faults.latency_rate)).then_some(faults.latency);
+        let delay =
+            (!faults.latency.is_zero() && roll(faults.latency_rate)).then_some(faults.latency);
         let fate = if faults.unauthorized {
             Fate::Unauthorized
         } else if roll(faults.hang_rate) {

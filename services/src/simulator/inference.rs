@@ -27,7 +27,9 @@ struct ClassifyRequest {
 fn error(status: StatusCode, message: &str, retry: Option<u64>) -> Response {
     let mut response = (status, axum::Json(json!({"error": message}))).into_response();
     if let Some(secs) = retry {
-        response.headers_mut().insert(header::RETRY_AFTER, secs.into());
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, secs.into());
     }
     response
 }
@@ -39,7 +41,11 @@ pub(crate) async fn classify(
 ) -> Response {
     let fate = draw(&state).await;
     if !authorized(&state, &headers) || fate == Fate::Unauthorized {
-        return error(StatusCode::UNAUTHORIZED, "Authorization header is invalid", None);
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "Authorization header is invalid",
+            None,
+        );
     }
     if let Fate::Error(status) = fate {
         let message = if status == StatusCode::SERVICE_UNAVAILABLE {
@@ -58,8 +64,18 @@ pub(crate) async fn classify(
         }) => texts,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string(), None),
     };
-    if matches!(fate, Fate::Answer { malformed: true, .. }) {
-        return (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], "[[{\"label\":")
+    if matches!(
+        fate,
+        Fate::Answer {
+            malformed: true,
+            ..
+        }
+    ) {
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            "[[{\"label\":",
+        )
             .into_response();
     }
     let out: Vec<Vec<serde_json::Value>> = inputs

@@ -50,7 +50,9 @@ pub(crate) fn error(status: StatusCode, kind: &str, message: &str, retry: Option
     let body = json!({"error": {"message": message, "type": kind, "code": status.as_u16()}});
     let mut response = (status, axum::Json(body)).into_response();
     if let Some(secs) = retry {
-        response.headers_mut().insert(header::RETRY_AFTER, secs.into());
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, secs.into());
     }
     response
 }
@@ -85,7 +87,12 @@ fn refusal(state: &SimState, headers: &HeaderMap, fate: Fate) -> Option<Response
             } else {
                 "server_error"
             };
-            Some(error(status, kind, "The server had an error", retry_after(state)))
+            Some(error(
+                status,
+                kind,
+                "The server had an error",
+                retry_after(state),
+            ))
         }
         _ => None,
     }
@@ -97,7 +104,11 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-pub(crate) async fn chat(State(state): State<SimState>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn chat(
+    State(state): State<SimState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let fate = draw(&state).await;
     if let Some(response) = refusal(&state, &headers, fate) {
         return response;
@@ -105,7 +116,12 @@ pub(crate) async fn chat(State(state): State<SimState>, headers: HeaderMap, body
     let request: ChatRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
-            return error(StatusCode::BAD_REQUEST, "invalid_request_error", &e.to_string(), None);
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                &e.to_string(),
+                None,
+            );
         }
     };
     let prompt = request
@@ -114,17 +130,30 @@ pub(crate) async fn chat(State(state): State<SimState>, headers: HeaderMap, body
         .rev()
         .find(|m| m.role == "user")
         .map_or("", |m| m.content.as_str());
-    let prompt_tokens: u64 = request.messages.iter().map(|m| text::tokens(&m.content)).sum();
+    let prompt_tokens: u64 = request
+        .messages
+        .iter()
+        .map(|m| text::tokens(&m.content))
+        .sum();
     let answer = text::reply(prompt);
     let model = request.model.unwrap_or_else(|| state.config.model.clone());
     let Fate::Answer { malformed, cut } = fate else {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "unexpected", None);
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "unexpected",
+            None,
+        );
     };
     if request.stream {
         return stream(model, answer, cut, malformed);
     }
     if malformed {
-        return (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], "{\"choices\": [")
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"choices\": [",
+        )
             .into_response();
     }
     let completion_tokens = text::tokens(&answer);
@@ -147,12 +176,16 @@ fn stream(model: String, answer: String, cut: bool, malformed: bool) -> Response
         .to_string()
     };
     let mut events: Vec<Result<Event, Infallible>> = Vec::new();
-    events.push(Ok(Event::default().data(chunk(json!({"role": "assistant"}), None))));
+    events.push(Ok(
+        Event::default().data(chunk(json!({"role": "assistant"}), None))
+    ));
     for (i, piece) in text::chunks(&answer).into_iter().enumerate() {
         if malformed && i == 1 {
             events.push(Ok(Event::default().data("{\"choices\": [")));
         }
-        events.push(Ok(Event::default().data(chunk(json!({"content": piece}), None))));
+        events.push(Ok(
+            Event::default().data(chunk(json!({"content": piece}), None))
+        ));
         if cut && i == 0 {
             let err = json!({"error": {"message": "stream interrupted", "type": "server_error"}});
             events.push(Ok(Event::default().data(err.to_string())));
@@ -176,10 +209,21 @@ pub(crate) async fn embeddings(
     let request: EmbeddingsRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
-            return error(StatusCode::BAD_REQUEST, "invalid_request_error", &e.to_string(), None);
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                &e.to_string(),
+                None,
+            );
         }
     };
-    if matches!(fate, Fate::Answer { malformed: true, .. }) {
+    if matches!(
+        fate,
+        Fate::Answer {
+            malformed: true,
+            ..
+        }
+    ) {
         return (StatusCode::OK, "not json").into_response();
     }
     let inputs = match request.input {
