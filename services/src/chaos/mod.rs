@@ -6,8 +6,10 @@
 //! - [`loadgen`]: the open-loop load generator.
 //! - [`record`]: per-request outcomes and latency histograms.
 //! - [`report`]: the report and its SLO verdict.
+//! - [`timeline`]: breaker transitions, time to detect and time to recover.
 
 pub mod loadgen;
 pub mod record;
 pub mod report;
 pub mod scenario;
+pub mod timeline;
