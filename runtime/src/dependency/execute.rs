@@ -134,15 +134,13 @@ where
     };
     let clock = &shared.clock;
     let start = clock.now();
-    let (attempt_timeout, max_retries, total, max_wait) = {
-        let settings = shared.settings.load();
-        (
-            settings.timeout.attempt,
-            settings.retry.max_retries(),
-            settings.timeout.total,
-            settings.max_wait,
-        )
-    };
+    let limits = shared.limits.load();
+    let (attempt_timeout, max_retries, total, max_wait) = (
+        limits.attempt,
+        limits.max_retries,
+        limits.total,
+        limits.max_wait,
+    );
     let mut deadline = CallDeadline {
         total,
         start,
