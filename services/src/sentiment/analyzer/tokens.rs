@@ -1,0 +1,340 @@
+//! Tokenisation by borrowing: segments of the input, punctuation stripping and case folding into
+//! a stack buffer, so that nothing is allocated per token.
+//!
+//! A text is cut at white space; inside a whitespace-separated chunk every pictographic
+//! character (emoji) is a segment of its own, so `"love😍😍"` gives `love`, `😍`, `😍`.
+//! Emoji modifiers (variation selector 16, the zero-width joiner, skin tones) are dropped.
+
+/// The longest lookup key, in bytes after case folding. Longer tokens cannot be in the lexicon.
+pub const MAX_KEY_BYTES: usize = 64;
+
+/// One piece of the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Segment<'a> {
+    /// A run of non-space, non-pictographic characters, punctuation included.
+    Text(&'a str),
+    /// One pictographic character.
+    Pictograph(char),
+}
+
+/// Iterator over the [`Segment`]s of a text.
+#[derive(Debug, Clone)]
+pub(crate) struct Segments<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Segments<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        Self { rest: text }
+    }
+}
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = Segment<'a>;
+
+    fn next(&mut self) -> Option<Segment<'a>> {
+        loop {
+            self.rest = self.rest.trim_start();
+            let first = self.rest.chars().next()?;
+            if is_emoji_modifier(first) {
+                self.rest = &self.rest[first.len_utf8()..];
+                continue;
+            }
+            if is_pictographic(first) {
+                self.rest = &self.rest[first.len_utf8()..];
+                return Some(Segment::Pictograph(first));
+            }
+            let end = self
+                .rest
+                .char_indices()
+                .find(|&(_, c)| c.is_whitespace() || is_pictographic(c) || is_emoji_modifier(c))
+                .map_or(self.rest.len(), |(i, _)| i);
+            let (text, rest) = self.rest.split_at(end);
+            self.rest = rest;
+            return Some(Segment::Text(text));
+        }
+    }
+}
+
+/// Whether `c` is an emoji or another pictograph that stands for a word of its own.
+pub(crate) fn is_pictographic(c: char) -> bool {
+    let c = u32::from(c);
+    if c < 0x2190 {
+        // © and ® are in the emoji table but written inside words as often as alone.
+        return false;
+    }
+    matches!(
+        c,
+        0x2190..=0x21FF   // arrows
+        | 0x2300..=0x23FF // miscellaneous technical (⌚ ⏰)
+        | 0x25A0..=0x25FF // geometric shapes
+        | 0x2600..=0x27BF // miscellaneous symbols, dingbats (☺ ❤ ✨)
+        | 0x2900..=0x297F
+        | 0x2B00..=0x2BFF
+        | 0x3030 | 0x303D | 0x3297 | 0x3299
+        | 0x1F000..=0x1F3FA // cards, enclosed, pictographs (before the skin tones)
+        | 0x1F400..=0x1FAFF // pictographs, emoticons, transport, supplemental
+    )
+}
+
+/// Characters that only modify the emoji before them.
+fn is_emoji_modifier(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0xFE0E | 0xFE0F | 0x200D | 0x20E3 | 0x1F3FB..=0x1F3FF
+    )
+}
+
+/// Characters after which a clause ends: negation and degree modifiers do not reach across them.
+pub(crate) fn is_clause_break(c: char) -> bool {
+    matches!(c, ',' | '.' | ';' | ':' | '!' | '?' | '…')
+}
+
+/// A text segment without its leading and trailing punctuation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stripped<'a> {
+    /// The word; empty when the segment was punctuation only.
+    pub(crate) word: &'a str,
+    /// Whether a clause-ending mark was stripped (`good,` `bad!` `--,`).
+    pub(crate) clause_break: bool,
+}
+
+/// Strips everything that is not a letter or a digit from both ends of `segment`.
+pub(crate) fn strip(segment: &str) -> Stripped<'_> {
+    let not_word = |c: char| !c.is_alphanumeric();
+    let from_word = segment.trim_start_matches(not_word);
+    let word = from_word.trim_end_matches(not_word);
+    let tail = if word.is_empty() {
+        segment
+    } else {
+        &from_word[word.len()..]
+    };
+    Stripped {
+        word,
+        clause_break: tail.chars().any(is_clause_break),
+    }
+}
+
+/// Whether `word` is written in capitals only (at least one upper-case letter, no lower-case).
+pub(crate) fn is_shouted(word: &str) -> bool {
+    let mut upper = false;
+    for c in word.chars() {
+        if c.is_lowercase() {
+            return false;
+        }
+        upper |= c.is_uppercase();
+    }
+    upper
+}
+
+/// Whether `word` has a lower-case letter.
+pub(crate) fn has_lowercase(word: &str) -> bool {
+    word.chars().any(char::is_lowercase)
+}
+
+/// A case-folded copy of a token in a fixed buffer on the stack: the lookup key.
+///
+/// ASCII is lower-cased byte by byte, typographic apostrophes (’ ‘ ʼ) become `'`, other
+/// characters go through [`char::to_lowercase`].
+#[derive(Clone)]
+pub(crate) struct Folded {
+    buf: [u8; MAX_KEY_BYTES],
+    len: usize,
+}
+
+impl Folded {
+    /// Folds `token`; `None` when the folded form is longer than [`MAX_KEY_BYTES`].
+    pub(crate) fn new(token: &str) -> Option<Self> {
+        let mut folded = Self {
+            buf: [0; MAX_KEY_BYTES],
+            len: 0,
+        };
+        folded.push_str(token).then_some(folded)
+    }
+
+    /// Appends a space and the folded `token`; false (and unchanged length) when it does not fit.
+    pub(crate) fn push_word(&mut self, token: &str) -> bool {
+        let len = self.len;
+        if self.push_byte(b' ') && self.push_str(token) {
+            return true;
+        }
+        self.len = len;
+        false
+    }
+
+    /// The folded bytes.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// Cuts the key back to `len` bytes (to undo a [`push_word`](Self::push_word)).
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    /// The length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    fn push_str(&mut self, token: &str) -> bool {
+        for c in token.chars() {
+            let pushed = if c.is_ascii() {
+                self.push_byte(c.to_ascii_lowercase() as u8)
+            } else if matches!(c, '\u{2019}' | '\u{2018}' | '\u{02BC}') {
+                self.push_byte(b'\'')
+            } else {
+                c.to_lowercase().all(|l| self.push_char(l))
+            };
+            if !pushed {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn push_byte(&mut self, byte: u8) -> bool {
+        match self.buf.get_mut(self.len) {
+            Some(slot) => {
+                *slot = byte;
+                self.len += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn push_char(&mut self, c: char) -> bool {
+        let width = c.len_utf8();
+        match self.buf.get_mut(self.len..self.len + width) {
+            Some(slot) => {
+                c.encode_utf8(slot);
+                self.len += width;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Folded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Folded")
+            .field(&String::from_utf8_lossy(self.as_bytes()))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segments(text: &str) -> Vec<Segment<'_>> {
+        Segments::new(text).collect()
+    }
+
+    #[test]
+    fn cuts_at_white_space_and_keeps_punctuation() {
+        assert_eq!(
+            segments("  Not  bad, :) at\tall!\n"),
+            vec![
+                Segment::Text("Not"),
+                Segment::Text("bad,"),
+                Segment::Text(":)"),
+                Segment::Text("at"),
+                Segment::Text("all!"),
+            ]
+        );
+        assert!(segments("").is_empty());
+        assert!(segments(" \t\n ").is_empty());
+    }
+
+    #[test]
+    fn emoji_are_segments_of_their_own_and_modifiers_vanish() {
+        assert_eq!(
+            segments("love😍😍 👍🏽ok ❤️"),
+            vec![
+                Segment::Text("love"),
+                Segment::Pictograph('😍'),
+                Segment::Pictograph('😍'),
+                Segment::Pictograph('👍'),
+                Segment::Text("ok"),
+                Segment::Pictograph('❤'),
+            ]
+        );
+    }
+
+    #[test]
+    fn strip_removes_punctuation_and_reports_clause_ends() {
+        assert_eq!(
+            strip("\"good,\""),
+            Stripped {
+                word: "good",
+                clause_break: true
+            }
+        );
+        assert_eq!(
+            strip("#happy"),
+            Stripped {
+                word: "happy",
+                clause_break: false
+            }
+        );
+        assert_eq!(
+            strip("isn't"),
+            Stripped {
+                word: "isn't",
+                clause_break: false
+            }
+        );
+        assert_eq!(
+            strip("..."),
+            Stripped {
+                word: "",
+                clause_break: true
+            }
+        );
+        assert_eq!(
+            strip("-"),
+            Stripped {
+                word: "",
+                clause_break: false
+            }
+        );
+    }
+
+    #[test]
+    fn folding_lowercases_and_normalises_apostrophes() {
+        let folded = Folded::new("ISN’T").map(|f| f.as_bytes().to_vec());
+        assert_eq!(folded.as_deref(), Some(&b"isn't"[..]));
+        let folded = Folded::new("ÇA").map(|f| f.as_bytes().to_vec());
+        assert_eq!(folded.as_deref(), Some("ça".as_bytes()));
+        assert!(Folded::new(&"a".repeat(MAX_KEY_BYTES)).is_some());
+        assert!(Folded::new(&"a".repeat(MAX_KEY_BYTES + 1)).is_none());
+    }
+
+    #[test]
+    fn push_word_builds_phrase_keys_and_undoes_on_overflow() {
+        let Some(mut key) = Folded::new("Fed") else {
+            panic!("short word must fold");
+        };
+        assert!(key.push_word("UP"));
+        assert_eq!(key.as_bytes(), b"fed up");
+        let len = key.len();
+        assert!(!key.push_word(&"x".repeat(MAX_KEY_BYTES)));
+        assert_eq!(key.len(), len);
+        key.truncate(3);
+        assert_eq!(key.as_bytes(), b"fed");
+    }
+
+    #[test]
+    fn shouting_needs_capitals_and_no_lower_case() {
+        assert!(is_shouted("GREAT"));
+        assert!(is_shouted("WOW2"));
+        assert!(!is_shouted("Great"));
+        assert!(!is_shouted("2024"));
+        assert!(!is_shouted(""));
+        assert!(has_lowercase("Great"));
+        assert!(!has_lowercase("GREAT"));
+    }
+}
