@@ -12,12 +12,10 @@ use super::tokens::{self, Folded, Segment, Segments};
 enum Token<'a> {
     /// A word, an emoticon or an emoji.
     Word {
-        /// The word without surrounding punctuation (the whole segment for an emoticon; empty
-        /// for an emoji).
+        /// The word without surrounding punctuation; empty for emoticons and emoji (which are
+        /// neither phrase heads nor ever "in capitals").
         text: &'a str,
         entry: Entry,
-        /// Written in capitals.
-        shouted: bool,
         /// Followed by clause punctuation (`good,`).
         clause_break: bool,
     },
@@ -29,6 +27,8 @@ enum Token<'a> {
 struct Tokens<'a> {
     segments: Segments<'a>,
     lexicon: &'a Lexicon,
+    /// Scratch buffer of the lookup key, reused for every token.
+    key: Folded,
 }
 
 impl<'a> Iterator for Tokens<'a> {
@@ -37,66 +37,65 @@ impl<'a> Iterator for Tokens<'a> {
     fn next(&mut self) -> Option<Token<'a>> {
         loop {
             let segment = self.segments.next()?;
-            if let Some(token) = classify(self.lexicon, segment) {
+            if let Some(token) = self.classify(segment) {
                 return Some(token);
             }
         }
     }
 }
 
-/// Classifies a segment; `None` for what is not a token (an unknown pictograph, a dash).
-fn classify<'a>(lexicon: &Lexicon, segment: Segment<'a>) -> Option<Token<'a>> {
-    let raw = match segment {
-        Segment::Pictograph(emoji) => {
-            let valence = lexicon.emoji().get(emoji)?;
-            return Some(Token::Word {
-                text: "",
-                entry: Entry {
-                    valence,
-                    ..Entry::PLAIN
-                },
-                shouted: false,
-                clause_break: false,
-            });
+impl<'a> Tokens<'a> {
+    /// Classifies a segment; `None` for what is not a token (an unknown pictograph, a dash).
+    fn classify(&mut self, segment: Segment<'a>) -> Option<Token<'a>> {
+        let raw = match segment {
+            Segment::Pictograph(emoji) => {
+                let valence = self.lexicon.emoji().get(emoji)?;
+                return Some(Token::Word {
+                    text: "",
+                    entry: Entry {
+                        valence,
+                        ..Entry::PLAIN
+                    },
+                    clause_break: false,
+                });
+            }
+            Segment::Text(raw) => raw,
+        };
+        let stripped = tokens::strip(raw);
+        if stripped.word.len() != raw.len()
+            && self.lexicon.may_be_emoticon(raw.len(), stripped.word.len())
+            && self.key.assign(raw)
+        {
+            // Punctuation around the word: the whole segment may be an emoticon (":-)", "</3").
+            if let Some(entry) = self.lexicon.word(&self.key).filter(|e| e.valence != 0.0) {
+                return Some(Token::Word {
+                    text: "",
+                    entry: *entry,
+                    clause_break: false,
+                });
+            }
         }
-        Segment::Text(raw) => raw,
-    };
-    let stripped = tokens::strip(raw);
-    if stripped.word.len() != raw.len() {
-        // Punctuation around the word: the whole segment may be an emoticon (":-)", "</3").
-        let emoticon = Folded::new(raw)
-            .and_then(|key| lexicon.word(&key).copied())
-            .filter(|entry| entry.valence != 0.0);
-        if let Some(entry) = emoticon {
-            return Some(Token::Word {
-                text: raw,
-                entry,
-                shouted: false,
-                clause_break: false,
-            });
+        if stripped.word.is_empty() {
+            return stripped.clause_break.then_some(Token::Break);
         }
-    }
-    if stripped.word.is_empty() {
-        return stripped.clause_break.then_some(Token::Break);
-    }
-    let entry = Folded::new(stripped.word).map_or(Entry::PLAIN, |key| {
-        lexicon.word(&key).copied().unwrap_or_else(|| {
-            if rules::is_contracted_negation(key.as_bytes()) {
-                Entry {
+        let entry = if self.key.assign(stripped.word) {
+            match self.lexicon.word(&self.key) {
+                Some(entry) => *entry,
+                None if rules::is_contracted_negation(self.key.as_bytes()) => Entry {
                     role: Role::Negator,
                     ..Entry::PLAIN
-                }
-            } else {
-                Entry::PLAIN
+                },
+                None => Entry::PLAIN,
             }
+        } else {
+            Entry::PLAIN
+        };
+        Some(Token::Word {
+            text: stripped.word,
+            entry,
+            clause_break: stripped.clause_break,
         })
-    });
-    Some(Token::Word {
-        text: stripped.word,
-        entry,
-        shouted: tokens::is_shouted(stripped.word),
-        clause_break: stripped.clause_break,
-    })
+    }
 }
 
 /// The entry of the two-word phrase `first second`, if the lexicon has one.
@@ -109,21 +108,43 @@ fn phrase(lexicon: &Lexicon, first: &str, second: &str) -> Option<Entry> {
 }
 
 /// Analyses `text`; `band` is the neutral band of the label.
+///
+/// Whether capitals are emphasis depends on the whole text (some words in capitals, some not),
+/// but it only matters when a sentiment word or a degree modifier is in capitals, which is rare:
+/// the text is first analysed as if capitals did not matter, and again only in that case.
 pub(crate) fn analyze(lexicon: &Lexicon, text: &str, band: f64) -> Analysis {
-    let emphasis = Emphasis::scan(text);
+    let calm = Emphasis {
+        exclamation: rules::exclamation(text),
+        mixed_case: false,
+    };
+    let (mut tally, shouting) = pass(lexicon, text, &calm);
+    if shouting && rules::is_mixed_case(text) {
+        let emphatic = Emphasis {
+            mixed_case: true,
+            ..calm
+        };
+        tally = pass(lexicon, text, &emphatic).0;
+    }
+    tally.finish(calm.exclamation, band)
+}
+
+/// One pass over the tokens; also tells whether a sentiment word or a degree modifier was
+/// written in capitals.
+fn pass(lexicon: &Lexicon, text: &str, emphasis: &Emphasis) -> (Tally, bool) {
     let mut tokens = Tokens {
         segments: Segments::new(text),
         lexicon,
+        key: Folded::empty(),
     };
     let mut window = Window::default();
     let mut tally = Tally::default();
+    let mut shouting = false;
     let mut current = tokens.next();
     while let Some(token) = current {
         let mut next = tokens.next();
         let Token::Word {
             text,
             mut entry,
-            shouted,
             clause_break,
         } = token
         else {
@@ -149,11 +170,15 @@ pub(crate) fn analyze(lexicon: &Lexicon, text: &str, band: f64) -> Analysis {
             && matches!(next, Some(Token::Word { entry: ref e, .. }) if e.valence != 0.0);
         let modifier = matches!(entry.role, Role::Negator | Role::Degree(_))
             && (entry.valence == 0.0 || sentiment_follows);
+        let emphasis_matters =
+            matches!(entry.role, Role::Degree(_)) || (!modifier && entry.valence != 0.0);
+        let shouted = emphasis_matters && tokens::is_shouted(text);
+        shouting |= shouted;
         let valence = if modifier || entry.valence == 0.0 {
             0.0
         } else {
             let emphasised = entry.valence + emphasis.caps(shouted, entry.valence);
-            window.modify(emphasised, &emphasis)
+            window.modify(emphasised, emphasis)
         };
         tally.add(valence);
         if entry.role == Role::Contrast {
@@ -170,5 +195,5 @@ pub(crate) fn analyze(lexicon: &Lexicon, text: &str, band: f64) -> Analysis {
         }
         current = next;
     }
-    tally.finish(emphasis.exclamation, band)
+    (tally, shouting)
 }

@@ -7,13 +7,15 @@
 //! entry so a token is classified by a single probe.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, LazyLock};
 
 use super::emoji::EmojiTable;
 use super::error::LexiconError;
+#[cfg(test)]
+use super::rules::Degree;
 use super::rules::{self, Role};
-use super::tokens::{Folded, MAX_KEY_BYTES};
+use super::table::FeatureMap;
+use super::tokens::{Folded, MAX_KEY_BYTES, strip};
 
 /// The VADER lexicon (MIT), embedded verbatim; see `services/data/sentiment/README.md`.
 const EMBEDDED_LEXICON: &str = include_str!("../../../data/sentiment/vader_lexicon.txt");
@@ -45,12 +47,21 @@ impl Entry {
 /// Build one with [`Lexicon::parse`], or share the embedded one with [`Lexicon::embedded`].
 #[derive(Debug)]
 pub struct Lexicon {
-    words: FoldedMap,
-    phrases: FoldedMap,
+    words: FeatureMap,
+    phrases: FeatureMap,
     emoji: EmojiTable,
+    emoticons: EmoticonShape,
 }
 
-type FoldedMap = HashMap<Box<[u8]>, Entry, BuildHasherDefault<FxHasher>>;
+/// Bounds on the features with punctuation at an end (emoticons such as `:-)` or `</3`), so
+/// that a word with punctuation attached (`good,`) is not looked up a second time whole.
+#[derive(Debug, Clone, Copy, Default)]
+struct EmoticonShape {
+    /// Longest such feature, in bytes.
+    len: usize,
+    /// Longest letters-and-digits core of one (`3` in `</3`).
+    core: usize,
+}
 
 static EMBEDDED: LazyLock<Arc<Lexicon>> = LazyLock::new(|| {
     Arc::new(
@@ -111,14 +122,17 @@ impl Lexicon {
         if sums.is_empty() {
             return Err(LexiconError::Empty);
         }
-        let mut words = FoldedMap::default();
-        let mut phrases = FoldedMap::default();
-        for (key, (sum, count)) in sums {
+        let mut words = FeatureMap::default();
+        let mut phrases = FeatureMap::default();
+        for (bytes, (sum, count)) in sums {
+            let Some(key) = Folded::from_folded(&bytes) else {
+                continue;
+            };
             let entry = Entry {
                 valence: sum / f64::from(count),
                 ..Entry::PLAIN
             };
-            insert_feature(&mut words, &mut phrases, key, entry);
+            insert_feature(&mut words, &mut phrases, &key, entry);
         }
         rules::apply_roles(|word, role| set_role(&mut words, word, role));
         for (phrase, role) in rules::PHRASES {
@@ -127,13 +141,23 @@ impl Lexicon {
                     role: *role,
                     ..Entry::PLAIN
                 };
-                insert_feature(&mut words, &mut phrases, key.as_bytes().into(), entry);
+                insert_feature(&mut words, &mut phrases, &key, entry);
             }
         }
+        let mut emoticons = EmoticonShape::default();
+        words.for_each_key(|key| {
+            let feature = String::from_utf8_lossy(key);
+            let core = strip(&feature).word.len();
+            if core < feature.len() {
+                emoticons.len = emoticons.len.max(feature.len());
+                emoticons.core = emoticons.core.max(core);
+            }
+        });
         let mut lexicon = Self {
             words,
             phrases,
             emoji: EmojiTable::default(),
+            emoticons,
         };
         lexicon.emoji = EmojiTable::from_names(emoji_names, |word| lexicon.valence(word));
         Ok(lexicon)
@@ -141,9 +165,10 @@ impl Lexicon {
 
     fn empty() -> Self {
         Self {
-            words: FoldedMap::default(),
-            phrases: FoldedMap::default(),
+            words: FeatureMap::default(),
+            phrases: FeatureMap::default(),
             emoji: EmojiTable::default(),
+            emoticons: EmoticonShape::default(),
         }
     }
 
@@ -154,7 +179,7 @@ impl Lexicon {
 
     /// Whether the lexicon has no single-word feature.
     pub fn is_empty(&self) -> bool {
-        self.words.is_empty()
+        self.words.len() == 0
     }
 
     /// The valence of a word, phrase or emoticon (case-insensitive), if it has one.
@@ -165,7 +190,7 @@ impl Lexicon {
         } else {
             &self.words
         };
-        map.get(key.as_bytes())
+        map.get(&key)
             .map(|entry| entry.valence)
             .filter(|v| *v != 0.0)
     }
@@ -175,12 +200,17 @@ impl Lexicon {
         self.emoji.get(emoji)
     }
 
+    /// Whether a segment of `len` bytes whose stripped core has `core` bytes can be an emoticon.
+    pub(crate) fn may_be_emoticon(&self, len: usize, core: usize) -> bool {
+        len <= self.emoticons.len && core <= self.emoticons.core
+    }
+
     pub(crate) fn word(&self, key: &Folded) -> Option<&Entry> {
-        self.words.get(key.as_bytes())
+        self.words.get(key)
     }
 
     pub(crate) fn phrase(&self, key: &Folded) -> Option<&Entry> {
-        self.phrases.get(key.as_bytes())
+        self.phrases.get(key)
     }
 
     pub(crate) fn emoji(&self) -> &EmojiTable {
@@ -190,73 +220,30 @@ impl Lexicon {
 
 /// Files a feature: single words go to `words`, two-word phrases to `phrases` with their first
 /// word marked as a phrase head. Longer phrases cannot be matched and are left out.
-fn insert_feature(words: &mut FoldedMap, phrases: &mut FoldedMap, key: Box<[u8]>, entry: Entry) {
-    let mut parts = key.split(|b| *b == b' ');
-    let (Some(head), Some(_), None) = (parts.next(), parts.next(), parts.next()) else {
-        if !key.contains(&b' ') {
-            let slot = words.entry(key).or_insert(Entry::PLAIN);
+fn insert_feature(words: &mut FeatureMap, phrases: &mut FeatureMap, key: &Folded, entry: Entry) {
+    let bytes = key.as_bytes();
+    let mut parts = bytes.split(|b| *b == b' ');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(_), None, _) => {
+            let slot = words.entry(key);
             slot.valence = entry.valence;
             if entry.role != Role::Plain {
                 slot.role = entry.role;
             }
         }
-        return;
-    };
-    words.entry(head.into()).or_insert(Entry::PLAIN).phrase_head = true;
-    phrases.insert(key, entry);
+        (Some(head), Some(_), None) => {
+            if let Some(head) = Folded::from_folded(head) {
+                words.entry(&head).phrase_head = true;
+                *phrases.entry(key) = entry;
+            }
+        }
+        _ => {}
+    }
 }
 
-fn set_role(words: &mut FoldedMap, word: &str, role: Role) {
+fn set_role(words: &mut FeatureMap, word: &str, role: Role) {
     if let Some(key) = Folded::new(word) {
-        words
-            .entry(key.as_bytes().into())
-            .or_insert(Entry::PLAIN)
-            .role = role;
-    }
-}
-
-/// The multiply-rotate hash of the Rust compiler ("FxHash"): a few cycles per 8 bytes, which is
-/// what short, trusted keys want (the keys come from our own data file, so hash flooding is not
-/// a concern; the lookups only ever read).
-#[derive(Default, Clone, Copy)]
-pub(crate) struct FxHasher {
-    hash: u64,
-}
-
-const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FxHasher {
-    fn add(&mut self, word: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 56));
-        }
-    }
-
-    fn write_u8(&mut self, byte: u8) {
-        self.add(u64::from(byte));
-    }
-
-    fn write_usize(&mut self, value: usize) {
-        self.add(value as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.hash
+        words.entry(&key).role = role;
     }
 }
 
@@ -278,6 +265,10 @@ mod tests {
         assert_eq!(lexicon.valence("fed up"), Some(-1.8));
         assert_eq!(lexicon.valence("table"), None);
         assert!(Lexicon::embedded().len() == lexicon.len());
+        // every emoticon of the lexicon passes the shape filter, ordinary words with a comma not
+        assert!(lexicon.may_be_emoticon("( '}{' )".len(), 0));
+        assert!(lexicon.may_be_emoticon("</3".len(), 1));
+        assert!(!lexicon.may_be_emoticon("good,".len(), 4));
     }
 
     #[test]
@@ -321,8 +312,14 @@ mod tests {
             entry("no").map(|e| (e.role, e.valence)),
             Some((Role::Negator, -1.2))
         );
-        assert!(matches!(entry("very").map(|e| e.role), Some(Role::Degree(s)) if s > 0.0));
-        assert!(matches!(entry("slightly").map(|e| e.role), Some(Role::Degree(s)) if s < 0.0));
+        assert_eq!(
+            entry("very").map(|e| e.role),
+            Some(Role::Degree(Degree::Boost))
+        );
+        assert_eq!(
+            entry("slightly").map(|e| e.role),
+            Some(Role::Degree(Degree::Dampen))
+        );
         assert_eq!(entry("but").map(|e| e.role), Some(Role::Contrast));
         assert_eq!(entry("kind").map(|e| e.phrase_head), Some(true));
     }

@@ -41,6 +41,7 @@ mod error;
 mod lexicon;
 pub mod rules;
 mod score;
+mod table;
 mod tokens;
 
 #[cfg(test)]

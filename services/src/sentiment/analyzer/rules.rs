@@ -24,10 +24,29 @@ pub(crate) enum Role {
     Plain,
     /// Flips and damps the sentiment words in its scope.
     Negator,
-    /// Adds (booster, positive) or removes (dampener, negative) this much intensity.
-    Degree(f64),
+    /// Adds (booster) or removes (dampener) intensity.
+    Degree(Degree),
     /// A contrastive conjunction: the clause after it dominates.
     Contrast,
+}
+
+/// The direction of a degree modifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Degree {
+    /// "very": adds [`BOOST`].
+    Boost,
+    /// "slightly": removes [`BOOST`].
+    Dampen,
+}
+
+impl Degree {
+    /// The intensity it adds (negative for a dampener).
+    pub(crate) fn change(self) -> f64 {
+        match self {
+            Degree::Boost => BOOST,
+            Degree::Dampen => -BOOST,
+        }
+    }
 }
 
 /// How far (in tokens) negators and degree modifiers reach: the paper's tri-gram.
@@ -154,10 +173,10 @@ const CONTRASTS: &[&str] = &["but"];
 
 /// Two-word phrases and the role their second word takes (the first becomes a filler).
 pub(crate) const PHRASES: &[(&str, Role)] = &[
-    ("kind of", Role::Degree(-BOOST)),
-    ("sort of", Role::Degree(-BOOST)),
-    ("a bit", Role::Degree(-BOOST)),
-    ("a little", Role::Degree(-BOOST)),
+    ("kind of", Role::Degree(Degree::Dampen)),
+    ("sort of", Role::Degree(Degree::Dampen)),
+    ("a bit", Role::Degree(Degree::Dampen)),
+    ("a little", Role::Degree(Degree::Dampen)),
     // "at least" and "the very least" do not negate; "not only … but also" neither.
     ("at least", Role::Plain),
     ("very least", Role::Plain),
@@ -170,10 +189,10 @@ pub(crate) fn apply_roles(mut set: impl FnMut(&str, Role)) {
         set(word, Role::Negator);
     }
     for word in BOOSTERS {
-        set(word, Role::Degree(BOOST));
+        set(word, Role::Degree(Degree::Boost));
     }
     for word in DAMPENERS {
-        set(word, Role::Degree(-BOOST));
+        set(word, Role::Degree(Degree::Dampen));
     }
     for word in CONTRASTS {
         set(word, Role::Contrast);
@@ -207,24 +226,12 @@ pub(crate) struct Emphasis {
 }
 
 impl Emphasis {
-    /// One pass over the text.
+    /// The emphasis of `text`.
+    #[cfg(test)]
     pub(crate) fn scan(text: &str) -> Self {
-        let marks = text.bytes().filter(|b| *b == b'!').count();
-        let mut shouted = false;
-        let mut lower = false;
-        for chunk in text.split_whitespace() {
-            if super::tokens::has_lowercase(chunk) {
-                lower = true;
-            } else if super::tokens::is_shouted(chunk) {
-                shouted = true;
-            }
-            if shouted && lower {
-                break;
-            }
-        }
         Self {
-            exclamation: EXCLAMATION[marks.min(EXCLAMATION.len() - 1)],
-            mixed_case: shouted && lower,
+            exclamation: exclamation(text),
+            mixed_case: is_mixed_case(text),
         }
     }
 
@@ -238,6 +245,48 @@ impl Emphasis {
     }
 }
 
+/// The intensity the exclamation marks of `text` add.
+pub(crate) fn exclamation(text: &str) -> f64 {
+    let marks = text.bytes().filter(|b| *b == b'!').count();
+    EXCLAMATION[marks.min(EXCLAMATION.len() - 1)]
+}
+
+/// Whether a word in capitals stands beside a word with lower-case letters, so that capitals are
+/// emphasis. Words without letters count as neither.
+pub(crate) fn is_mixed_case(text: &str) -> bool {
+    if text.is_ascii() {
+        mixed_case_ascii(text.as_bytes())
+    } else {
+        mixed_case_unicode(text)
+    }
+}
+
+/// [`is_mixed_case`] by bytes.
+fn mixed_case_ascii(bytes: &[u8]) -> bool {
+    let (mut shouted, mut lower) = (false, false);
+    for word in bytes.split(|b| matches!(b, b'\t'..=b'\r' | b' ')) {
+        if word.iter().any(u8::is_ascii_lowercase) {
+            lower = true;
+        } else if word.iter().any(u8::is_ascii_uppercase) {
+            shouted = true;
+        }
+    }
+    shouted && lower
+}
+
+/// [`is_mixed_case`] for any text.
+fn mixed_case_unicode(text: &str) -> bool {
+    let (mut shouted, mut lower) = (false, false);
+    for word in text.split_whitespace() {
+        if super::tokens::has_lowercase(word) {
+            lower = true;
+        } else if super::tokens::is_shouted(word) {
+            shouted = true;
+        }
+    }
+    shouted && lower
+}
+
 /// A modifier seen shortly before the current word.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Prior {
@@ -248,22 +297,30 @@ pub(crate) struct Prior {
 /// Tokens remembered: the scope, plus room for degree modifiers, which negation reaches across.
 const REMEMBERED: usize = SCOPE + 2;
 
-/// The last tokens of the current clause, most recent first.
+/// The last tokens of the current clause, most recent first: a ring of [`REMEMBERED`] slots.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Window {
     priors: [Option<Prior>; REMEMBERED],
+    /// Slot of the most recent token.
+    head: usize,
 }
 
 impl Window {
     /// Remembers a token (pushing the oldest out).
     pub(crate) fn push(&mut self, prior: Prior) {
-        self.priors.rotate_right(1);
-        self.priors[0] = Some(prior);
+        self.head = (self.head + REMEMBERED - 1) % REMEMBERED;
+        self.priors[self.head] = Some(prior);
     }
 
     /// Forgets everything: a clause ended.
     pub(crate) fn clear(&mut self) {
         self.priors = [None; REMEMBERED];
+    }
+
+    /// The remembered tokens, most recent first.
+    fn recent(&self) -> impl Iterator<Item = &Prior> {
+        let (older, newer) = self.priors.split_at(self.head);
+        newer.iter().chain(older).map_while(Option::as_ref)
     }
 
     /// Applies the modifiers in scope to the valence of a sentiment word: degree modifiers
@@ -272,19 +329,15 @@ impl Window {
     /// that "isn't really all that great" is negated (each negator flips and damps).
     pub(crate) fn modify(&self, valence: f64, emphasis: &Emphasis) -> f64 {
         let mut modified = valence;
-        for (prior, weight) in self.priors.iter().zip(DISTANCE_WEIGHT) {
-            if let Some(Prior {
-                role: Role::Degree(change),
-                shouted,
-            }) = *prior
-            {
-                let change = change + emphasis.caps(shouted, change);
+        for (prior, weight) in self.recent().zip(DISTANCE_WEIGHT) {
+            if let Role::Degree(degree) = prior.role {
+                let change = degree.change() + emphasis.caps(prior.shouted, degree.change());
                 modified += toward(valence, change) * weight;
             }
         }
         let mut negations = 0;
         let mut distance = 0;
-        for prior in self.priors.iter().map_while(|p| p.as_ref()) {
+        for prior in self.recent() {
             if matches!(prior.role, Role::Degree(_)) {
                 continue;
             }
@@ -338,6 +391,24 @@ mod tests {
         assert!(!Emphasis::scan("THE FOOD IS GREAT").mixed_case);
         assert!(!Emphasis::scan("the food is great").mixed_case);
         assert!(!Emphasis::scan("").mixed_case);
+        // the byte scan of ASCII text agrees with the Unicode scan
+        for text in [
+            "so GOOD",
+            "SO GOOD",
+            "so good",
+            "A b",
+            "OK!\tfine",
+            "123 ABC",
+            ":) WOW",
+            "x",
+        ] {
+            assert_eq!(
+                mixed_case_ascii(text.as_bytes()),
+                mixed_case_unicode(text),
+                "{text:?}"
+            );
+        }
+        assert!(Emphasis::scan("ça c'est TRÈS bien").mixed_case);
         let mixed = Emphasis::scan("so GOOD");
         assert_eq!(mixed.caps(true, 1.9), CAPS_EMPHASIS);
         assert_eq!(mixed.caps(true, -1.9), -CAPS_EMPHASIS);
@@ -348,14 +419,20 @@ mod tests {
     fn boosters_add_dampeners_remove_and_fade_with_distance() {
         let good = 1.9;
         assert!(
-            (window(&[Role::Degree(BOOST)]).modify(good, &CALM) - (good + BOOST)).abs() < 1e-12
+            (window(&[Role::Degree(Degree::Boost)]).modify(good, &CALM) - (good + BOOST)).abs()
+                < 1e-12
         );
         assert!(
-            (window(&[Role::Degree(-BOOST)]).modify(good, &CALM) - (good - BOOST)).abs() < 1e-12
+            (window(&[Role::Degree(Degree::Dampen)]).modify(good, &CALM) - (good - BOOST)).abs()
+                < 1e-12
         );
         // a negative word is intensified downwards
-        assert!((window(&[Role::Degree(BOOST)]).modify(-good, &CALM) + good + BOOST).abs() < 1e-12);
-        let far = window(&[Role::Degree(BOOST), Role::Plain, Role::Plain]).modify(good, &CALM);
+        assert!(
+            (window(&[Role::Degree(Degree::Boost)]).modify(-good, &CALM) + good + BOOST).abs()
+                < 1e-12
+        );
+        let far =
+            window(&[Role::Degree(Degree::Boost), Role::Plain, Role::Plain]).modify(good, &CALM);
         assert!((far - (good + BOOST * 0.9)).abs() < 1e-12);
     }
 
@@ -369,10 +446,20 @@ mod tests {
         let out = window(&[Role::Negator, Role::Plain, Role::Plain, Role::Plain]);
         assert_eq!(out.modify(good, &CALM), good);
         // degree modifiers do not count: "not really all that good"
-        let across = window(&[Role::Negator, Role::Degree(BOOST), Role::Plain, Role::Plain]);
+        let across = window(&[
+            Role::Negator,
+            Role::Degree(Degree::Boost),
+            Role::Plain,
+            Role::Plain,
+        ]);
         assert!(across.modify(good, &CALM) < 0.0);
         // but a degree modifier beyond three tokens no longer boosts
-        let far = window(&[Role::Degree(BOOST), Role::Plain, Role::Plain, Role::Plain]);
+        let far = window(&[
+            Role::Degree(Degree::Boost),
+            Role::Plain,
+            Role::Plain,
+            Role::Plain,
+        ]);
         assert_eq!(far.modify(good, &CALM), good);
     }
 

@@ -5,6 +5,8 @@
 //! character (emoji) is a segment of its own, so `"love😍😍"` gives `love`, `😍`, `😍`.
 //! Emoji modifiers (variation selector 16, the zero-width joiner, skin tones) are dropped.
 
+use super::table::{SHORT_KEY_BYTES, ShortKey};
+
 /// The longest lookup key, in bytes after case folding. Longer tokens cannot be in the lexicon.
 pub const MAX_KEY_BYTES: usize = 64;
 
@@ -33,27 +35,64 @@ impl<'a> Iterator for Segments<'a> {
     type Item = Segment<'a>;
 
     fn next(&mut self) -> Option<Segment<'a>> {
+        let text = self.rest;
+        let bytes = text.as_bytes();
+        // Skip white space and stray emoji modifiers; stop at a pictograph or a segment start.
+        let mut start = 0;
         loop {
-            self.rest = self.rest.trim_start();
-            let first = self.rest.chars().next()?;
-            if is_emoji_modifier(first) {
-                self.rest = &self.rest[first.len_utf8()..];
+            let Some(&byte) = bytes.get(start) else {
+                self.rest = "";
+                return None;
+            };
+            if byte.is_ascii() {
+                if is_ascii_space(byte) {
+                    start += 1;
+                    continue;
+                }
+                break;
+            }
+            let c = char_at(text, start);
+            if c.is_whitespace() || is_emoji_modifier(c) {
+                start += c.len_utf8();
                 continue;
             }
-            if is_pictographic(first) {
-                self.rest = &self.rest[first.len_utf8()..];
-                return Some(Segment::Pictograph(first));
+            if is_pictographic(c) {
+                self.rest = &text[start + c.len_utf8()..];
+                return Some(Segment::Pictograph(c));
             }
-            let end = self
-                .rest
-                .char_indices()
-                .find(|&(_, c)| c.is_whitespace() || is_pictographic(c) || is_emoji_modifier(c))
-                .map_or(self.rest.len(), |(i, _)| i);
-            let (text, rest) = self.rest.split_at(end);
-            self.rest = rest;
-            return Some(Segment::Text(text));
+            break;
         }
+        // The segment runs to the next white space, pictograph or modifier.
+        let mut end = start;
+        while let Some(&byte) = bytes.get(end) {
+            if byte.is_ascii() {
+                if is_ascii_space(byte) {
+                    break;
+                }
+                end += 1;
+                continue;
+            }
+            let c = char_at(text, end);
+            if c.is_whitespace() || is_pictographic(c) || is_emoji_modifier(c) {
+                break;
+            }
+            end += c.len_utf8();
+        }
+        self.rest = &text[end..];
+        Some(Segment::Text(&text[start..end]))
     }
+}
+
+/// ASCII white space as [`char::is_whitespace`] sees it.
+fn is_ascii_space(byte: u8) -> bool {
+    matches!(byte, b'\t'..=b'\r' | b' ')
+}
+
+/// The character starting at byte `at` (a character boundary), or U+FFFD past the end.
+fn char_at(text: &str, at: usize) -> char {
+    text.get(at..)
+        .and_then(|rest| rest.chars().next())
+        .unwrap_or(char::REPLACEMENT_CHARACTER)
 }
 
 /// Whether `c` is an emoji or another pictograph that stands for a word of its own.
@@ -101,13 +140,30 @@ pub(crate) struct Stripped<'a> {
 
 /// Strips everything that is not a letter or a digit from both ends of `segment`.
 pub(crate) fn strip(segment: &str) -> Stripped<'_> {
-    let not_word = |c: char| !c.is_alphanumeric();
-    let from_word = segment.trim_start_matches(not_word);
-    let word = from_word.trim_end_matches(not_word);
+    // ASCII punctuation by bytes; what remains at the ends may be non-ASCII (“ ” … «).
+    let bytes = segment.as_bytes();
+    let punctuation = |b: &u8| b.is_ascii() && !b.is_ascii_alphanumeric();
+    let start = bytes
+        .iter()
+        .position(|b| !punctuation(b))
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !punctuation(b))
+        .map_or(start, |i| i + 1);
+    let (mut word_start, mut word_end) = (start, end);
+    let non_ascii_end = |b: Option<&u8>| b.is_some_and(|b| !b.is_ascii());
+    if non_ascii_end(bytes.get(start)) || non_ascii_end(bytes[..end].last()) {
+        let not_word = |c: char| !c.is_alphanumeric();
+        let from_word = segment[start..end].trim_start_matches(not_word);
+        word_start = end - from_word.len();
+        word_end = word_start + from_word.trim_end_matches(not_word).len();
+    }
+    let word = &segment[word_start..word_end];
     let tail = if word.is_empty() {
         segment
     } else {
-        &from_word[word.len()..]
+        &segment[word_end..]
     };
     Stripped {
         word,
@@ -117,6 +173,11 @@ pub(crate) fn strip(segment: &str) -> Stripped<'_> {
 
 /// Whether `word` is written in capitals only (at least one upper-case letter, no lower-case).
 pub(crate) fn is_shouted(word: &str) -> bool {
+    if word.is_ascii() {
+        let bytes = word.as_bytes();
+        return !bytes.iter().any(u8::is_ascii_lowercase)
+            && bytes.iter().any(u8::is_ascii_uppercase);
+    }
     let mut upper = false;
     for c in word.chars() {
         if c.is_lowercase() {
@@ -143,13 +204,43 @@ pub(crate) struct Folded {
 }
 
 impl Folded {
-    /// Folds `token`; `None` when the folded form is longer than [`MAX_KEY_BYTES`].
-    pub(crate) fn new(token: &str) -> Option<Self> {
-        let mut folded = Self {
+    /// An empty key, to be filled with [`assign`](Self::assign).
+    pub(crate) const fn empty() -> Self {
+        Self {
             buf: [0; MAX_KEY_BYTES],
             len: 0,
-        };
-        folded.push_str(token).then_some(folded)
+        }
+    }
+
+    /// Folds `token`; `None` when the folded form is longer than [`MAX_KEY_BYTES`].
+    pub(crate) fn new(token: &str) -> Option<Self> {
+        let mut folded = Self::empty();
+        folded.assign(token).then_some(folded)
+    }
+
+    /// A key from bytes that are folded already (the lexicon's own keys).
+    pub(crate) fn from_folded(bytes: &[u8]) -> Option<Self> {
+        let mut folded = Self::empty();
+        let slot = folded.buf.get_mut(..bytes.len())?;
+        slot.copy_from_slice(bytes);
+        folded.len = bytes.len();
+        Some(folded)
+    }
+
+    /// Replaces the key by the folded `token`; false when it does not fit.
+    pub(crate) fn assign(&mut self, token: &str) -> bool {
+        self.len = 0;
+        if token.is_ascii() {
+            let Some(slot) = self.buf.get_mut(..token.len()) else {
+                return false;
+            };
+            for (to, from) in slot.iter_mut().zip(token.bytes()) {
+                *to = from.to_ascii_lowercase();
+            }
+            self.len = token.len();
+            return true;
+        }
+        self.push_str(token)
     }
 
     /// Appends a space and the folded `token`; false (and unchanged length) when it does not fit.
@@ -167,14 +258,24 @@ impl Folded {
         &self.buf[..self.len]
     }
 
-    /// Cuts the key back to `len` bytes (to undo a [`push_word`](Self::push_word)).
-    pub(crate) fn truncate(&mut self, len: usize) {
-        self.len = self.len.min(len);
-    }
-
-    /// The length in bytes.
-    pub(crate) fn len(&self) -> usize {
-        self.len
+    /// The key in the lexicon table's inline form, if it is short enough.
+    pub(crate) fn short_key(&self) -> Option<ShortKey> {
+        if self.len > SHORT_KEY_BYTES {
+            return None;
+        }
+        // Whole words read from the buffer, bytes past the key masked off.
+        let word = |at: usize| {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(&self.buf[at..at + 8]);
+            let valid = self.len.saturating_sub(at).min(8);
+            let mask = if valid == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * valid)) - 1
+            };
+            u64::from_le_bytes(bytes) & mask
+        };
+        Some(ShortKey([word(0), word(8) | ((self.len as u64) << 56)]))
     }
 
     fn push_str(&mut self, token: &str) -> bool {
@@ -314,17 +415,14 @@ mod tests {
     }
 
     #[test]
-    fn push_word_builds_phrase_keys_and_undoes_on_overflow() {
+    fn push_word_builds_phrase_keys_and_leaves_them_whole_on_overflow() {
         let Some(mut key) = Folded::new("Fed") else {
             panic!("short word must fold");
         };
         assert!(key.push_word("UP"));
         assert_eq!(key.as_bytes(), b"fed up");
-        let len = key.len();
         assert!(!key.push_word(&"x".repeat(MAX_KEY_BYTES)));
-        assert_eq!(key.len(), len);
-        key.truncate(3);
-        assert_eq!(key.as_bytes(), b"fed");
+        assert_eq!(key.as_bytes(), b"fed up");
     }
 
     #[test]
