@@ -15,6 +15,8 @@ enum Token<'a> {
         /// The word without surrounding punctuation; empty for emoticons and emoji (which are
         /// neither phrase heads nor ever "in capitals").
         text: &'a str,
+        /// An emoticon or emoji: words do not negate or modify it.
+        symbol: bool,
         entry: Entry,
         /// Followed by clause punctuation (`good,`).
         clause_break: bool,
@@ -52,6 +54,7 @@ impl<'a> Tokens<'a> {
                 let valence = self.lexicon.emoji().get(emoji)?;
                 return Some(Token::Word {
                     text: "",
+                    symbol: true,
                     entry: Entry {
                         valence,
                         ..Entry::PLAIN
@@ -61,6 +64,9 @@ impl<'a> Tokens<'a> {
             }
             Segment::Text(raw) => raw,
         };
+        if tokens::is_html_entity(raw) {
+            return None;
+        }
         let stripped = tokens::strip(raw);
         if stripped.word.len() != raw.len()
             && self.lexicon.may_be_emoticon(raw.len(), stripped.word.len())
@@ -70,6 +76,7 @@ impl<'a> Tokens<'a> {
             if let Some(entry) = self.lexicon.word(&self.key).filter(|e| e.valence != 0.0) {
                 return Some(Token::Word {
                     text: "",
+                    symbol: true,
                     entry: *entry,
                     clause_break: false,
                 });
@@ -79,19 +86,21 @@ impl<'a> Tokens<'a> {
             return stripped.clause_break.then_some(Token::Break);
         }
         let entry = if self.key.assign(stripped.word) {
-            match self.lexicon.word(&self.key) {
-                Some(entry) => *entry,
-                None if rules::is_contracted_negation(self.key.as_bytes()) => Entry {
-                    role: Role::Negator,
-                    ..Entry::PLAIN
-                },
-                None => Entry::PLAIN,
+            let mut entry = self
+                .lexicon
+                .word(&self.key)
+                .copied()
+                .unwrap_or(Entry::PLAIN);
+            if entry.role == Role::Plain && rules::is_contracted_negation(self.key.as_bytes()) {
+                entry.role = Role::Negator;
             }
+            entry
         } else {
             Entry::PLAIN
         };
         Some(Token::Word {
             text: stripped.word,
+            symbol: false,
             entry,
             clause_break: stripped.clause_break,
         })
@@ -139,16 +148,19 @@ fn pass(lexicon: &Lexicon, text: &str, emphasis: &Emphasis) -> (Tally, bool) {
     let mut window = Window::default();
     let mut tally = Tally::default();
     let mut shouting = false;
+    let mut conceding = false;
     let mut current = tokens.next();
     while let Some(token) = current {
         let mut next = tokens.next();
         let Token::Word {
             text,
+            symbol,
             mut entry,
             clause_break,
         } = token
         else {
             window.clear();
+            conceding = false;
             current = next;
             continue;
         };
@@ -168,30 +180,41 @@ fn pass(lexicon: &Lexicon, text: &str, emphasis: &Emphasis) -> (Tally, bool) {
         }
         let sentiment_follows = !clause_break
             && matches!(next, Some(Token::Word { entry: ref e, .. }) if e.valence != 0.0);
-        let modifier = matches!(entry.role, Role::Negator | Role::Degree(_))
-            && (entry.valence == 0.0 || sentiment_follows);
-        let emphasis_matters =
-            matches!(entry.role, Role::Degree(_)) || (!modifier && entry.valence != 0.0);
+        // A negator or degree word modifies what follows; with a valence of its own it also
+        // counts as a sentiment word unless a sentiment word follows at once ("no problem").
+        let modifier = matches!(entry.role, Role::Negator | Role::Degree(_));
+        let counts_itself = entry.valence != 0.0 && !(modifier && sentiment_follows);
+        let emphasis_matters = matches!(entry.role, Role::Degree(_)) || counts_itself;
         let shouted = emphasis_matters && tokens::is_shouted(text);
         shouting |= shouted;
-        let valence = if modifier || entry.valence == 0.0 {
-            0.0
-        } else {
+        let valence = if symbol {
+            entry.valence
+        } else if counts_itself {
             let emphasised = entry.valence + emphasis.caps(shouted, entry.valence);
             window.modify(emphasised, emphasis)
+        } else {
+            0.0
         };
-        tally.add(valence);
+        tally.add(if conceding {
+            valence * rules::CONCESSION_WEIGHT
+        } else {
+            valence
+        });
         if entry.role == Role::Contrast {
             tally.contrast();
             window.clear();
+            conceding = false;
         } else {
+            conceding |= entry.role == Role::Concession;
             window.push(Prior {
-                role: if modifier { entry.role } else { Role::Plain },
+                role: entry.role,
                 shouted,
+                cue: entry.cue,
             });
         }
         if clause_break {
             window.clear();
+            conceding = false;
         }
         current = next;
     }

@@ -13,7 +13,7 @@ use super::emoji::EmojiTable;
 use super::error::LexiconError;
 #[cfg(test)]
 use super::rules::Degree;
-use super::rules::{self, Role};
+use super::rules::{self, Cue, Role};
 use super::table::FeatureMap;
 use super::tokens::{Folded, MAX_KEY_BYTES, strip};
 
@@ -31,6 +31,8 @@ pub(crate) struct Entry {
     pub(crate) role: Role,
     /// Whether a two-word phrase starts with this word (`kind` of "kind of").
     pub(crate) phrase_head: bool,
+    /// How it changes the reading of a negation.
+    pub(crate) cue: Cue,
 }
 
 impl Entry {
@@ -39,6 +41,7 @@ impl Entry {
         valence: 0.0,
         role: Role::Plain,
         phrase_head: false,
+        cue: Cue::None,
     };
 }
 
@@ -135,6 +138,11 @@ impl Lexicon {
             insert_feature(&mut words, &mut phrases, &key, entry);
         }
         rules::apply_roles(|word, role| set_role(&mut words, word, role));
+        for (word, cue) in rules::CUES {
+            if let Some(key) = Folded::new(word) {
+                words.entry(&key).cue = *cue;
+            }
+        }
         for (phrase, role) in rules::PHRASES {
             if let Some(key) = Folded::new(phrase) {
                 let entry = Entry {

@@ -8,14 +8,16 @@
 //!    word they modify — a little less from further away.
 //! 4. **"but"** shifts the weight: what comes before counts half, what follows one and a half.
 //! 5. **Negation** within the three tokens before a sentiment word ("isn't really all that
-//!    great") flips and damps it. The paper gives no size; we use −0.74, the factor that goes
+//!    great") flips and damps it, once however many negators there are. The paper gives no size; we use −0.74, the factor that goes
 //!    with this lexicon: "not good" is milder than "bad".
 //!
 //! Our own additions, each a plain-language rule: the reach of negation and degree modifiers ends
 //! at clause punctuation (`,` `.` `;` `!` `?`) and at "but"; a word that modifies (negator or
 //! degree adverb) but also has a valence of its own ("no", "pretty", "super") modifies when a
 //! sentiment word follows it and is scored as itself otherwise ("pretty bad" is bad, "no
-//! problem" is fine, "no." is negative); two-word phrases ("kind of", "at least", "fed up").
+//! problem" is fine, "no." is negative); "this" between a negator and the word, or "so" after
+//! "never", makes a comparison rather than a negation ("haven't been this happy in years",
+//! "never slept so well"); two-word phrases ("kind of", "at least", "fed up").
 
 /// What a word does to the sentiment words after it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -28,7 +30,28 @@ pub(crate) enum Role {
     Degree(Degree),
     /// A contrastive conjunction: the clause after it dominates.
     Contrast,
+    /// A concessive ("despite", "although"): the rest of its clause is conceded, so it counts
+    /// [`CONCESSION_WEIGHT`].
+    Concession,
 }
+
+/// Words that change how negation reads, beyond their role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cue {
+    /// Nothing special.
+    None,
+    /// "this" between a negator and a word makes a comparison, not a negation: "haven't been
+    /// this happy in years", "never this good".
+    This,
+    /// "so" does the same after "never": "never slept so well".
+    So,
+    /// The negator "never".
+    Never,
+}
+
+/// Words with a [`Cue`].
+pub(crate) const CUES: &[(&str, Cue)] =
+    &[("this", Cue::This), ("so", Cue::So), ("never", Cue::Never)];
 
 /// The direction of a degree modifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +89,9 @@ pub(crate) const NEGATION: f64 = -0.74;
 
 /// Weights of the text before and after the first contrastive conjunction.
 pub(crate) const CONTRAST_WEIGHTS: (f64, f64) = (0.5, 1.5);
+
+/// Weight of the sentiment in a concessive clause (as before "but").
+pub(crate) const CONCESSION_WEIGHT: f64 = 0.5;
 
 /// Cumulative intensity of 0, 1, 2 and 3 or more exclamation marks (Table 3).
 pub(crate) const EXCLAMATION: [f64; 4] = [0.0, 0.291, 0.291 + 0.215, 0.291 + 0.215 + 0.208];
@@ -120,6 +146,7 @@ const BOOSTERS: &[&str] = &[
     "more",
     "most",
     "particularly",
+    "pretty",
     "purely",
     "quite",
     "real",
@@ -160,7 +187,6 @@ const DAMPENERS: &[&str] = &[
     "occasionally",
     "partially",
     "partly",
-    "pretty",
     "rather",
     "slightly",
     "somewhat",
@@ -170,6 +196,9 @@ const DAMPENERS: &[&str] = &[
 
 /// Contrastive conjunctions.
 const CONTRASTS: &[&str] = &["but"];
+
+/// Words that open a concessive clause.
+const CONCESSIONS: &[&str] = &["despite", "although", "notwithstanding"];
 
 /// Two-word phrases and the role their second word takes (the first becomes a filler).
 pub(crate) const PHRASES: &[(&str, Role)] = &[
@@ -196,6 +225,9 @@ pub(crate) fn apply_roles(mut set: impl FnMut(&str, Role)) {
     }
     for word in CONTRASTS {
         set(word, Role::Contrast);
+    }
+    for word in CONCESSIONS {
+        set(word, Role::Concession);
     }
 }
 
@@ -292,6 +324,7 @@ fn mixed_case_unicode(text: &str) -> bool {
 pub(crate) struct Prior {
     pub(crate) role: Role,
     pub(crate) shouted: bool,
+    pub(crate) cue: Cue,
 }
 
 /// Tokens remembered: the scope, plus room for degree modifiers, which negation reaches across.
@@ -326,7 +359,8 @@ impl Window {
     /// Applies the modifiers in scope to the valence of a sentiment word: degree modifiers
     /// within [`SCOPE`] tokens (boosters add, dampeners subtract, weaker with distance, stronger
     /// in capitals), then negators within [`SCOPE`] tokens not counting degree modifiers, so
-    /// that "isn't really all that great" is negated (each negator flips and damps).
+    /// that "isn't really all that great" is negated. Several negators negate once ("neither
+    /// too long nor very good", "don't want no trouble": negative concord, not logic).
     pub(crate) fn modify(&self, valence: f64, emphasis: &Emphasis) -> f64 {
         let mut modified = valence;
         for (prior, weight) in self.recent().zip(DISTANCE_WEIGHT) {
@@ -335,21 +369,27 @@ impl Window {
                 modified += toward(valence, change) * weight;
             }
         }
-        let mut negations = 0;
+        let mut negated = false;
         let mut distance = 0;
+        let (mut this_between, mut so_between) = (false, false);
         for prior in self.recent() {
             if matches!(prior.role, Role::Degree(_)) {
+                so_between |= prior.cue == Cue::So;
                 continue;
             }
             distance += 1;
             if distance > SCOPE {
                 break;
             }
-            if prior.role == Role::Negator {
-                negations += 1;
-            }
+            let comparison = this_between || (prior.cue == Cue::Never && so_between);
+            negated |= prior.role == Role::Negator && !comparison;
+            this_between |= prior.cue == Cue::This;
         }
-        modified * NEGATION.powi(negations)
+        if negated {
+            modified * NEGATION
+        } else {
+            modified
+        }
     }
 }
 
@@ -368,6 +408,7 @@ mod tests {
             window.push(Prior {
                 role: *role,
                 shouted: false,
+                cue: Cue::None,
             });
         }
         window
@@ -437,11 +478,11 @@ mod tests {
     }
 
     #[test]
-    fn negation_flips_and_damps_and_a_double_negation_flips_back() {
+    fn negation_flips_and_damps_once_however_many_negators() {
         let good = 1.9;
         assert!((window(&[Role::Negator]).modify(good, &CALM) - good * NEGATION).abs() < 1e-12);
         let twice = window(&[Role::Negator, Role::Negator]).modify(good, &CALM);
-        assert!(twice > 0.0 && twice < good);
+        assert!((twice - good * NEGATION).abs() < 1e-12);
         // out of scope after three tokens
         let out = window(&[Role::Negator, Role::Plain, Role::Plain, Role::Plain]);
         assert_eq!(out.modify(good, &CALM), good);

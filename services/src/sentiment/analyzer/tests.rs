@@ -62,6 +62,66 @@ fn a_negator_with_a_valence_of_its_own_counts_when_nothing_follows() {
 }
 
 #[test]
+fn several_negators_negate_once() {
+    // negative concord: "neither … nor" is one negation, not two that cancel
+    assert_eq!(
+        label("neither too long nor very thrilling"),
+        Label::Negative
+    );
+    assert_eq!(label("I don't want no trouble"), Label::Positive);
+    assert_close(compound("not never good"), compound("not good"));
+}
+
+#[test]
+fn contracted_negators_negate_even_when_they_head_a_phrase() {
+    // "can't" starts the phrase "can't stand" and must still negate elsewhere
+    assert_eq!(label("even he can't save it"), Label::Negative);
+    assert_eq!(label("I can't stand it"), Label::Negative);
+}
+
+#[test]
+fn this_and_so_make_a_comparison_not_a_negation() {
+    assert_eq!(label("Haven't been this happy in years"), Label::Positive);
+    assert_eq!(label("I have never slept so well"), Label::Positive);
+    // "so" alone does not stop "not"
+    assert_eq!(label("not so good"), Label::Negative);
+}
+
+#[test]
+fn a_negator_reaches_past_a_word_it_determines() {
+    // "no" counts for itself ("no apparent") and still negates "joy"
+    assert_eq!(
+        label("Fincher takes no apparent joy in making movies"),
+        Label::Negative
+    );
+}
+
+#[test]
+fn emoticons_and_emoji_are_not_negated() {
+    assert_eq!(label("still no cheque :("), Label::Negative);
+    assert_eq!(label("not 😭"), Label::Negative);
+    assert!(compound("very :)") == compound(":)"));
+}
+
+#[test]
+fn a_concessive_clause_counts_half() {
+    assert_eq!(
+        label("Despite a great cast, the film is bad"),
+        Label::Negative
+    );
+    assert_close(compound("despite the great cast"), normalise(3.1 * 0.5));
+    // the concession ends with its clause
+    assert_close(compound("despite it, great"), normalise(3.1));
+}
+
+#[test]
+fn html_entities_are_not_words() {
+    // "gt" is slang in the lexicon (+1.1); "&gt;" in escaped text is a ">"
+    assert_eq!(compound("a &gt; b &amp; c"), 0.0);
+    assert!(compound("a gt b") > 0.0);
+}
+
+#[test]
 fn boosters_intensify_and_dampeners_soften() {
     let good = compound("the service is good");
     assert!(compound("the service is extremely good") > good);
@@ -77,7 +137,9 @@ fn boosters_intensify_and_dampeners_soften() {
 fn a_degree_word_with_a_valence_modifies_rather_than_counts() {
     // "pretty" (+2.2 alone) must not make "pretty bad" positive
     assert_eq!(label("the movie was pretty bad"), Label::Negative);
-    assert!(compound("pretty good") < compound("good"));
+    // "pretty" scored alone (+2.2) would make "pretty good" better than "very good"
+    assert!(compound("pretty good") > compound("good"));
+    assert!(compound("pretty good") <= compound("very good"));
     assert_eq!(label("she is pretty"), Label::Positive);
     assert!(compound("super happy") > compound("happy"));
 }

@@ -23,11 +23,29 @@ pub(crate) enum Segment<'a> {
 #[derive(Debug, Clone)]
 pub(crate) struct Segments<'a> {
     rest: &'a str,
+    /// The text is ASCII: segments are cut at spaces with no character decoding.
+    ascii: bool,
 }
 
 impl<'a> Segments<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
-        Self { rest: text }
+        Self {
+            rest: text,
+            ascii: text.is_ascii(),
+        }
+    }
+
+    /// [`Iterator::next`] for ASCII text.
+    fn next_ascii(&mut self) -> Option<Segment<'a>> {
+        let bytes = self.rest.as_bytes();
+        let start = bytes.iter().position(|b| !is_ascii_space(*b))?;
+        let end = bytes[start..]
+            .iter()
+            .position(|b| is_ascii_space(*b))
+            .map_or(bytes.len(), |len| start + len);
+        let segment = &self.rest[start..end];
+        self.rest = &self.rest[end..];
+        Some(Segment::Text(segment))
     }
 }
 
@@ -35,6 +53,9 @@ impl<'a> Iterator for Segments<'a> {
     type Item = Segment<'a>;
 
     fn next(&mut self) -> Option<Segment<'a>> {
+        if self.ascii {
+            return self.next_ascii();
+        }
         let text = self.rest;
         let bytes = text.as_bytes();
         // Skip white space and stray emoji modifiers; stop at a pictograph or a segment start.
@@ -84,6 +105,7 @@ impl<'a> Iterator for Segments<'a> {
 }
 
 /// ASCII white space as [`char::is_whitespace`] sees it.
+#[inline]
 fn is_ascii_space(byte: u8) -> bool {
     matches!(byte, b'\t'..=b'\r' | b' ')
 }
@@ -169,6 +191,19 @@ pub(crate) fn strip(segment: &str) -> Stripped<'_> {
         word,
         clause_break: tail.chars().any(is_clause_break),
     }
+}
+
+/// Whether `segment` is an HTML character reference (`&gt;`, `&amp;`, `&#39;`): markup that
+/// escaped text carries, not a word ("gt" is in the lexicon, as slang).
+pub(crate) fn is_html_entity(segment: &str) -> bool {
+    segment
+        .strip_prefix('&')
+        .and_then(|rest| rest.strip_suffix(';'))
+        .is_some_and(|name| {
+            !name.is_empty()
+                && name.len() <= 8
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'#')
+        })
 }
 
 /// Whether `word` is written in capitals only (at least one upper-case letter, no lower-case).
@@ -423,6 +458,16 @@ mod tests {
         assert_eq!(key.as_bytes(), b"fed up");
         assert!(!key.push_word(&"x".repeat(MAX_KEY_BYTES)));
         assert_eq!(key.as_bytes(), b"fed up");
+    }
+
+    #[test]
+    fn html_entities_are_recognised() {
+        for entity in ["&gt;", "&amp;", "&#39;", "&quot;"] {
+            assert!(is_html_entity(entity), "{entity}");
+        }
+        for other in ["&", "&;", "gt", "&gt", "AT&T", "&verylongname;"] {
+            assert!(!is_html_entity(other), "{other}");
+        }
     }
 
     #[test]
