@@ -53,6 +53,7 @@ tar -xzf "$DOWNLOADS/vader-sdist/vaderSentiment-$VADER_VERSION/additional_resour
 tar -xzf "$TGZ" -C "$DOWNLOADS/npm-sentiment"
 
 # Builds the CSVs (text, gold label, VADER's label) and times VADER on the tweets.
+echo "load average before timing VADER: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$WORK/venv/bin/python" - "$DOWNLOADS" "$CORPORA" "$TIME_SECS" <<'PY'
 import csv, json, sys, time
 from pathlib import Path
@@ -74,7 +75,8 @@ def hutto(name):
 def uci(name):
     path = downloads / "npm-sentiment" / "package" / "test" / "fixtures" / f"{name}.json"
     for item in json.loads(path.read_text(encoding="utf-8")):
-        yield item["text"], "positive" if item["class"] == 1 else "negative"
+        if item.get("class") in (0, 1):  # each file ends with an empty record
+            yield item["text"], "positive" if item["class"] == 1 else "negative"
 
 sources = {
     "hutto_tweets": hutto("tweets"),
@@ -109,6 +111,7 @@ print(f"vader speed: {rate:.0f} texts/s ({1e6 / rate:.2f} µs/text) over {len(tw
 PY
 
 echo "== bulwark"
+echo "load average before timing bulwark: $(cut -d' ' -f1-3 /proc/loadavg)"
 cargo build --quiet --release -p bulwark-examples --example sentiment_eval
 EVAL=target/release/examples/sentiment_eval
 "$EVAL" --time-secs 0 "$CORPORA"/hutto_movie_reviews.csv "$CORPORA"/hutto_amazon_reviews.csv \
