@@ -164,19 +164,18 @@ fn pass(lexicon: &Lexicon, text: &str, emphasis: &Emphasis) -> (Tally, bool) {
             current = next;
             continue;
         };
-        if entry.phrase_head && !clause_break {
-            if let Some(Token::Word {
+        if entry.phrase_head
+            && !clause_break
+            && let Some(Token::Word {
                 text: next_text,
                 entry: next_entry,
                 ..
             }) = next.as_mut()
-            {
-                if let Some(whole) = phrase(lexicon, text, next_text) {
-                    // The phrase's valence and role go to its last word; the first is a filler.
-                    *next_entry = whole;
-                    entry = Entry::PLAIN;
-                }
-            }
+            && let Some(whole) = phrase(lexicon, text, next_text)
+        {
+            // The phrase's valence and role go to its last word; the first is a filler.
+            *next_entry = whole;
+            entry = Entry::PLAIN;
         }
         let sentiment_follows = !clause_break
             && matches!(next, Some(Token::Word { entry: ref e, .. }) if e.valence != 0.0);
