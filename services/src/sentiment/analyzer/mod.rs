@@ -10,8 +10,8 @@
 //! (VADER's, MIT) is embedded in the binary and parsed once per process.
 //!
 //! Analysing allocates nothing: tokens are slices of the input, lookups fold the token into a
-//! stack buffer, and the rules keep a three-token window instead of a token list
-//! (`services/tests/sentiment_alloc.rs` counts the allocations).
+//! stack buffer, and the rules keep a window of the last few tokens and one token of look-ahead
+//! instead of a token list (`services/tests/sentiment_alloc.rs` counts the allocations).
 //!
 //! ```
 //! use bulwark_services::sentiment::analyzer::{Analyzer, AnalyzerConfig, Label};

@@ -8,16 +8,22 @@
 //!    word they modify — a little less from further away.
 //! 4. **"but"** shifts the weight: what comes before counts half, what follows one and a half.
 //! 5. **Negation** within the three tokens before a sentiment word ("isn't really all that
-//!    great") flips and damps it, once however many negators there are. The paper gives no size; we use −0.74, the factor that goes
+//!    great") flips and damps it. The paper gives no size; we use −0.74, the factor that goes
 //!    with this lexicon: "not good" is milder than "bad".
 //!
-//! Our own additions, each a plain-language rule: the reach of negation and degree modifiers ends
-//! at clause punctuation (`,` `.` `;` `!` `?`) and at "but"; a word that modifies (negator or
-//! degree adverb) but also has a valence of its own ("no", "pretty", "super") modifies when a
-//! sentiment word follows it and is scored as itself otherwise ("pretty bad" is bad, "no
-//! problem" is fine, "no." is negative); "this" between a negator and the word, or "so" after
-//! "never", makes a comparison rather than a negation ("haven't been this happy in years",
-//! "never slept so well"); two-word phrases ("kind of", "at least", "fed up").
+//! Our own additions, each a plain-language rule (see `docs/architecture.md` for how they were
+//! checked):
+//! - the reach of negation and degree modifiers ends at clause punctuation (`,` `.` `;` `!` `?`)
+//!   and at "but"; degree modifiers do not count toward the negation scope;
+//! - several negators in scope negate once (negative concord: "neither … nor");
+//! - "this" between a negator and the word, or "so" after "never", makes a comparison rather
+//!   than a negation ("haven't been this happy in years", "never slept so well");
+//! - a concessive clause ("despite …", "although …") counts half, like the clause before "but";
+//! - a word that modifies (negator or degree adverb) but also has a valence of its own ("no",
+//!   "pretty", "super") modifies what follows, and counts for itself unless a sentiment word
+//!   follows at once ("pretty bad" is bad, "no problem" is fine, "no." is negative);
+//! - emoticons and emoji are neither negated nor modified;
+//! - two-word phrases ("kind of", "at least", "not only", "fed up").
 
 /// What a word does to the sentiment words after it.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -402,41 +402,20 @@ mod tests {
 
     #[test]
     fn strip_removes_punctuation_and_reports_clause_ends() {
-        assert_eq!(
-            strip("\"good,\""),
-            Stripped {
-                word: "good",
-                clause_break: true
-            }
-        );
-        assert_eq!(
-            strip("#happy"),
-            Stripped {
-                word: "happy",
-                clause_break: false
-            }
-        );
-        assert_eq!(
-            strip("isn't"),
-            Stripped {
-                word: "isn't",
-                clause_break: false
-            }
-        );
-        assert_eq!(
-            strip("..."),
-            Stripped {
-                word: "",
-                clause_break: true
-            }
-        );
-        assert_eq!(
-            strip("-"),
-            Stripped {
-                word: "",
-                clause_break: false
-            }
-        );
+        for (segment, word, clause_break) in [
+            ("\"good,\"", "good", true),
+            ("#happy", "happy", false),
+            ("isn't", "isn't", false),
+            ("“great…”", "great", true),
+            ("...", "", true),
+            ("-", "", false),
+        ] {
+            assert_eq!(
+                strip(segment),
+                Stripped { word, clause_break },
+                "{segment:?}"
+            );
+        }
     }
 
     #[test]
