@@ -15,3 +15,4 @@ pub mod commands;
 pub mod config;
 pub mod gateway;
 pub mod simulator;
+pub mod sentiment;
