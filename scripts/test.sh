@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # System packages the tests need, as "binary:debian-package" pairs. Later suites add theirs here
 # (e.g. "nats-server:nats-server" "promtool:prometheus").
-REQUIRED_TOOLS=()
+REQUIRED_TOOLS=("promtool:prometheus")
 
 # Installs, with apt-get, the package of every listed binary that is not on PATH.
 ensure_tools() {
@@ -34,6 +34,17 @@ ensure_tools() {
 if [ "${#REQUIRED_TOOLS[@]}" -gt 0 ]; then
     ensure_tools "${REQUIRED_TOOLS[@]}"
 fi
+
+# Operations kit (deploy/, docs/runbooks/): promtool checks the Prometheus rules and runs their unit
+# tests; check_deploy.py checks the Grafana dashboard (its queries parsed by promtool), the
+# Kubernetes manifest and that every alert has a tested rule and a runbook page. It needs PyYAML.
+# (Not deploy/prometheus/*.yml: alerts_test.yml beside the rules is a test file, not a rule file.)
+promtool check rules deploy/prometheus/rules.yml deploy/prometheus/alerts.yml
+promtool test rules deploy/prometheus/alerts_test.yml
+if ! python3 -c 'import yaml' >/dev/null 2>&1; then
+    python3 -m pip install --quiet pyyaml
+fi
+python3 scripts/check_deploy.py
 
 # Auth pipeline (issue 12): the PostgreSQL tests start throwaway clusters with initdb and pg_ctl
 # from Debian's `postgresql` package, whose server binaries are not on PATH

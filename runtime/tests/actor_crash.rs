@@ -75,10 +75,12 @@ async fn panicking_dependency_code_is_answered_and_restarts_the_actor() {
         .await
         .unwrap();
     let dep = rt.handle::<Chaos<Shared>>("dep").unwrap();
-    control.set(FaultPlan {
-        panic_rate: 1.0,
-        ..FaultPlan::default()
-    });
+    control
+        .set(FaultPlan {
+            panic_rate: 1.0,
+            ..FaultPlan::default()
+        })
+        .unwrap();
     assert!(matches!(
         dep.call(1, ctx()).await,
         Err(CallError::Panicked { .. })

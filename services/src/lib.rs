@@ -6,9 +6,15 @@
 //!   failure (unknown route, wrong method, bad or oversized body, panics), health, graceful shutdown.
 //! - [`config`]: the TOML configuration file and its embedded defaults.
 //! - [`cli`] and [`commands`]: argument parsing and what each subcommand does.
+//! - [`chaos`]: chaos scenarios, the open-loop load generator and the report.
+//! - [`simulator`]: simulated upstreams (OpenAI-compatible, Anthropic, inference) on loopback, for
+//!   the demo, the chaos runner and tests.
 
 pub mod auth;
+pub mod chaos;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod gateway;
+pub mod sentiment;
+pub mod simulator;

@@ -99,10 +99,12 @@ async fn no_secret_in_any_log_line_or_error_body() {
     auth.tokens().rotate_keys().unwrap();
 
     // Degraded: the store fails, logins come from the cache, registration is refused.
-    faults.set(FaultPlan {
-        error_rate: 1.0,
-        ..FaultPlan::default()
-    });
+    faults
+        .set(FaultPlan {
+            error_rate: 1.0,
+            ..FaultPlan::default()
+        })
+        .unwrap();
     auth.check_store_health().await;
     let degraded = auth
         .login(&ctx, &Credentials::new("alice", password), None)

@@ -20,10 +20,12 @@
 //!
 //! let chaos = Chaos::new(Echo);
 //! let control = chaos.control();
-//! control.set(FaultPlan { error_rate: 0.5, latency: Latency::Fixed(Duration::from_millis(20)), ..FaultPlan::default() });
+//! control.set(FaultPlan { error_rate: 0.5, latency: Latency::Fixed(Duration::from_millis(20)), ..FaultPlan::default() })?;
 //! assert_eq!(control.plan().error_rate, 0.5);
 //! control.heal();
 //! assert!(control.plan().is_healthy());
+//! assert!(control.set(FaultPlan::failing(1.5)).is_err(), "rates are checked");
+//! # Ok::<(), bulwark_runtime::chaos::InvalidFaultPlan>(())
 //! ```
 
 mod plan;
@@ -42,21 +44,17 @@ pub use plan::{FaultPlan, InjectedFault, InvalidFaultPlan, Latency};
 pub struct FaultControl(Arc<ArcSwap<FaultPlan>>);
 
 impl FaultControl {
-    /// Installs a new plan; calls that start afterwards follow it.
-    pub fn set(&self, plan: FaultPlan) {
-        self.0.store(Arc::new(plan));
-    }
-
-    /// Installs a plan after checking it.
-    pub fn try_set(&self, plan: FaultPlan) -> Result<(), InvalidFaultPlan> {
+    /// Installs a new plan after checking it (an error rate outside [0, 1], say, is refused
+    /// and the plan in force stays); calls that start afterwards follow it.
+    pub fn set(&self, plan: FaultPlan) -> Result<(), InvalidFaultPlan> {
         plan.validate()?;
-        self.set(plan);
+        self.0.store(Arc::new(plan));
         Ok(())
     }
 
     /// Removes every fault.
     pub fn heal(&self) {
-        self.set(FaultPlan::default());
+        self.0.store(Arc::new(FaultPlan::default()));
     }
 
     /// The plan in force.
@@ -189,7 +187,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn full_error_rate_always_fails_transiently() {
         let chaos = Chaos::new(Echo);
-        chaos.control().set(FaultPlan::failing(1.0));
+        chaos.control().set(FaultPlan::failing(1.0)).unwrap();
         for _ in 0..20 {
             let err = chaos.call(1, &CallContext::untracked()).await.unwrap_err();
             assert!(err.is_transient());
@@ -199,10 +197,13 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn latency_is_added_on_virtual_time() {
         let chaos = Chaos::new(Echo);
-        chaos.control().set(FaultPlan {
-            latency: Latency::Fixed(Duration::from_millis(300)),
-            ..FaultPlan::default()
-        });
+        chaos
+            .control()
+            .set(FaultPlan {
+                latency: Latency::Fixed(Duration::from_millis(300)),
+                ..FaultPlan::default()
+            })
+            .unwrap();
         let start = tokio::time::Instant::now();
         chaos.call(1, &CallContext::untracked()).await.unwrap();
         assert_eq!(start.elapsed(), Duration::from_millis(300));
@@ -211,10 +212,13 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn hang_never_answers() {
         let chaos = Chaos::new(Echo);
-        chaos.control().set(FaultPlan {
-            hang_rate: 1.0,
-            ..FaultPlan::default()
-        });
+        chaos
+            .control()
+            .set(FaultPlan {
+                hang_rate: 1.0,
+                ..FaultPlan::default()
+            })
+            .unwrap();
         let out = tokio::time::timeout(
             Duration::from_secs(60),
             chaos.call(1, &CallContext::untracked()),
@@ -223,10 +227,18 @@ mod tests {
         assert!(out.is_err());
     }
 
+    #[test]
+    fn an_invalid_plan_is_refused_and_the_old_one_stays() {
+        let chaos = Chaos::new(Echo);
+        chaos.control().set(FaultPlan::failing(0.5)).unwrap();
+        assert!(chaos.control().set(FaultPlan::failing(-0.1)).is_err());
+        assert_eq!(chaos.control().plan().error_rate, 0.5);
+    }
+
     #[tokio::test(start_paused = true)]
     async fn error_rate_is_roughly_respected() {
         let chaos = Chaos::new(Echo);
-        chaos.control().set(FaultPlan::failing(0.3));
+        chaos.control().set(FaultPlan::failing(0.3)).unwrap();
         let mut failures = 0;
         for _ in 0..2000 {
             if chaos.call(1, &CallContext::untracked()).await.is_err() {

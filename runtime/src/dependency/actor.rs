@@ -237,6 +237,7 @@ impl<D: Dependency> ActorState<D> {
             .gate
             .set_slow_call(policy.breaker.slow_call_duration());
         shared.bulkhead.resize(&policy.bulkhead);
+        shared.limits.store(&settings);
         shared.settings.store(Arc::new(settings));
         tracing::info!(dependency = %shared.name, "policy updated");
         shared.set_policy(policy);

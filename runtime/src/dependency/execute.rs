@@ -52,28 +52,6 @@ enum Failure {
     Timeout,
 }
 
-/// Runs a guarded call to completion, counting it exactly once in `bulwark_calls_total`
-/// (as `cancelled` when the future is dropped before it ends).
-pub(crate) async fn execute<Req, A>(
-    shared: &Shared,
-    ctx: CallContext,
-    req: Req,
-    target: &mut A,
-) -> Result<A::Response, CallError>
-where
-    Req: Clone,
-    A: Attempt<Req>,
-{
-    spend_coop_budget().await;
-    let mut tally = Tally {
-        shared,
-        done: false,
-    };
-    let result = guarded(shared, ctx, req, target).await;
-    tally.done = true;
-    result
-}
-
 /// Counts a call whose future was dropped before it ended.
 struct Tally<'a> {
     shared: &'a Shared,
@@ -94,29 +72,32 @@ impl Drop for Tally<'_> {
 #[inline]
 async fn spend_coop_budget() {
     std::future::poll_fn(|cx| {
-        tokio::task::coop::poll_proceed(cx).map(|restore| restore.made_progress())
+        tokio::task::coop::poll_proceed(cx).map(|restore| {
+            restore.made_progress();
+            // Committed: its drop would only re-check that; it owns nothing.
+            std::mem::forget(restore);
+        })
     })
     .await;
 }
 
-/// The call's deadline, computed only when first needed.
+/// The call's deadline, computed only when first needed: the context's, else `total` after
+/// `start`.
 struct CallDeadline {
-    explicit: Option<Instant>,
     total: Duration,
     start: Moment,
     resolved: Option<Instant>,
 }
 
 impl CallDeadline {
-    fn get(&mut self, clock: &Clock) -> Instant {
+    fn get(&mut self, clock: &Clock, ctx: &CallContext) -> Instant {
         let Self {
-            explicit,
             total,
             start,
             resolved,
         } = self;
         *resolved.get_or_insert_with(|| {
-            explicit.unwrap_or_else(|| {
+            ctx.deadline().unwrap_or_else(|| {
                 let elapsed = clock.now().saturating_duration_since(*start);
                 Instant::now() + total.saturating_sub(elapsed)
             })
@@ -130,7 +111,9 @@ enum NoSlot {
     Deadline,
 }
 
-async fn guarded<Req, A>(
+/// Runs a guarded call to completion, counting it exactly once in `bulwark_calls_total`
+/// (as `cancelled` when the future is dropped before it ends).
+pub(crate) async fn execute<Req, A>(
     shared: &Shared,
     mut ctx: CallContext,
     req: Req,
@@ -140,22 +123,25 @@ where
     Req: Clone,
     A: Attempt<Req>,
 {
-    let clock = &shared.clock;
+    spend_coop_budget().await;
     // Admission first: an open circuit is refused before the clock, the settings or the budget are
     // touched.
-    let mut first = Some(admit(shared)?);
-    let start = clock.now();
-    let (attempt_timeout, max_retries, total, max_wait) = {
-        let settings = shared.settings.load();
-        (
-            settings.timeout.attempt,
-            settings.retry.max_retries(),
-            settings.timeout.total,
-            settings.max_wait,
-        )
+    let mut permit = admit(shared)?;
+    // From here on the call is counted once, whichever way it ends (dropped included).
+    let mut tally = Tally {
+        shared,
+        done: false,
     };
+    let clock = &shared.clock;
+    let start = clock.now();
+    let limits = shared.limits.load();
+    let (attempt_timeout, max_retries, total, max_wait) = (
+        limits.attempt,
+        limits.max_retries,
+        limits.total,
+        limits.max_wait,
+    );
     let mut deadline = CallDeadline {
-        explicit: ctx.deadline(),
         total,
         start,
         resolved: None,
@@ -164,20 +150,19 @@ where
     let mut attempt: u32 = 1;
     let mut now = start;
     loop {
-        let permit = match first.take() {
-            Some(permit) => permit,
-            None => admit(shared)?,
-        };
         let priority = ctx.priority();
         let (slot, attempt_start) = match shared.bulkhead.try_acquire(priority) {
             Some(slot) => (slot, now),
-            None => match wait_for_slot(shared, priority, deadline.get(clock), max_wait).await {
-                Ok(slot) => (slot, clock.now()),
-                Err(reason) => {
-                    drop(permit);
-                    return Err(refused_by_bulkhead(shared, priority, reason, attempt));
+            None => {
+                match wait_for_slot(shared, priority, deadline.get(clock, &ctx), max_wait).await {
+                    Ok(slot) => (slot, clock.now()),
+                    Err(reason) => {
+                        drop(permit);
+                        tally.done = true;
+                        return Err(refused_by_bulkhead(shared, priority, reason, attempt));
+                    }
                 }
-            },
+            }
         };
         if let Some(d) = deadline.resolved {
             ctx.set_deadline(d);
@@ -187,6 +172,7 @@ where
         let Some(this_req) = (if last_chance { req.take() } else { req.clone() }) else {
             // Unreachable: the request is moved only into the last attempt, after which the
             // decision below never retries (`!last_chance`).
+            tally.done = true;
             return Err(timed_out(shared, attempt - 1));
         };
         ctx.set_attempt(attempt);
@@ -200,7 +186,7 @@ where
             AssertUnwindSafe(target.attempt(this_req, &ctx))
                 .catch_unwind()
                 .instrument(span),
-            || (Instant::now() + attempt_timeout).min(deadline.get(clock)),
+            || (Instant::now() + attempt_timeout).min(deadline.get(clock, &ctx)),
         )
         .await;
         let end = clock.now();
@@ -212,10 +198,12 @@ where
         let failure = match result {
             Ok(Ok(Ok(response))) => {
                 permit.report(attempt_start, end, Verdict::Success, origin);
+                tally.done = true;
                 return Ok(response);
             }
             Ok(Ok(Err(err))) if !err.kind().counts_against_dependency() => {
                 permit.report(attempt_start, end, Verdict::Ignored, origin);
+                tally.done = true;
                 return Err(ignored(shared, err, attempt, end));
             }
             Ok(Ok(Err(err))) => {
@@ -230,6 +218,7 @@ where
                 permit.report(attempt_start, end, Verdict::Failure, origin);
                 shared.metrics.call(CallOutcomeLabel::Panic);
                 report_panic(shared, crate::error::panic_text(panic.as_ref()));
+                tally.done = true;
                 return Err(CallError::Panicked {
                     dependency: Arc::clone(&shared.name),
                 });
@@ -249,7 +238,7 @@ where
             },
         };
         let time_left = deadline
-            .get(clock)
+            .get(clock, &ctx)
             .saturating_duration_since(Instant::now());
         let settings = shared.settings.load_full();
         let decision = settings.retry.decide(attempt, retryable, Some(time_left));
@@ -265,6 +254,14 @@ where
                 );
                 tokio::time::sleep(delay).await;
                 attempt += 1;
+                // A retry is admitted again; a refusal ends the call as refused (counted there).
+                permit = match admit(shared) {
+                    Ok(permit) => permit,
+                    Err(refused) => {
+                        tally.done = true;
+                        return Err(refused);
+                    }
+                };
                 now = clock.now();
                 continue;
             }
@@ -280,6 +277,7 @@ where
             }
             RetryDecision::GiveUp(reason) => StopReason::Policy(reason),
         };
+        tally.done = true;
         return Err(match failure {
             Failure::Timeout => timed_out(shared, attempt),
             Failure::Dependency(last) => {

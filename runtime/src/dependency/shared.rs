@@ -63,6 +63,65 @@ impl Settings {
     }
 }
 
+/// The settings every call reads, kept as plain atomics beside the full [`Settings`]: a relaxed
+/// load each instead of an `ArcSwap` load on the hot path. Written only on a policy update.
+#[derive(Debug)]
+pub(crate) struct CallLimits {
+    attempt_nanos: AtomicU64,
+    total_nanos: AtomicU64,
+    max_wait_nanos: AtomicU64,
+    max_retries: std::sync::atomic::AtomicU32,
+}
+
+/// A snapshot of [`CallLimits`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) attempt: Duration,
+    pub(crate) total: Duration,
+    pub(crate) max_wait: Duration,
+    pub(crate) max_retries: u32,
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl CallLimits {
+    fn new(settings: &Settings) -> Self {
+        let limits = Self {
+            attempt_nanos: AtomicU64::new(0),
+            total_nanos: AtomicU64::new(0),
+            max_wait_nanos: AtomicU64::new(0),
+            max_retries: std::sync::atomic::AtomicU32::new(0),
+        };
+        limits.store(settings);
+        limits
+    }
+
+    /// Publishes the limits of new settings (actor only).
+    pub(crate) fn store(&self, settings: &Settings) {
+        self.attempt_nanos
+            .store(nanos(settings.timeout.attempt), Ordering::Relaxed);
+        self.total_nanos
+            .store(nanos(settings.timeout.total), Ordering::Relaxed);
+        self.max_wait_nanos
+            .store(nanos(settings.max_wait), Ordering::Relaxed);
+        self.max_retries
+            .store(settings.retry.max_retries(), Ordering::Relaxed);
+    }
+
+    /// The limits in force.
+    #[inline]
+    pub(crate) fn load(&self) -> Limits {
+        Limits {
+            attempt: Duration::from_nanos(self.attempt_nanos.load(Ordering::Relaxed)),
+            total: Duration::from_nanos(self.total_nanos.load(Ordering::Relaxed)),
+            max_wait: Duration::from_nanos(self.max_wait_nanos.load(Ordering::Relaxed)),
+            max_retries: self.max_retries.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// A breaker transition as observers see it.
 #[derive(Debug, Clone, Serialize)]
 pub struct TransitionEvent {
@@ -163,6 +222,8 @@ pub(crate) struct Shared {
     pub(crate) gate: CachePadded<Gate>,
     pub(crate) bulkhead: Bulkhead,
     pub(crate) settings: ArcSwap<Settings>,
+    /// What every call reads of `settings`, as atomics.
+    pub(crate) limits: CallLimits,
     pub(crate) outcomes: OutcomeSink,
     pub(crate) metrics: DependencyMetrics,
     /// The breaker state machine; only the actor locks it (the lock makes it survive restarts).
@@ -209,6 +270,7 @@ impl Shared {
                 policy.breaker.slow_call_duration(),
             )),
             bulkhead: Bulkhead::new(&policy.bulkhead),
+            limits: CallLimits::new(&settings),
             settings: ArcSwap::from_pointee(settings),
             outcomes: OutcomeSink::new(OUTCOME_RING),
             metrics,

@@ -119,10 +119,12 @@ async fn a_failing_store_degrades_then_recovers_without_restart() {
     let auth = &s.auth;
     let primary = s.runtime.controls("auth.store.primary").unwrap();
 
-    faults.set(FaultPlan {
-        error_rate: 1.0,
-        ..FaultPlan::default()
-    });
+    faults
+        .set(FaultPlan {
+            error_rate: 1.0,
+            ..FaultPlan::default()
+        })
+        .unwrap();
     auth.check_store_health().await; // the periodic ping notices that the idle store is gone
     assert_degraded(auth, &alice).await;
 
