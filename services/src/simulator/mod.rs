@@ -11,7 +11,7 @@
 //! ```
 //! use bulwark_services::simulator::{Faults, Simulator};
 //!
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let sim = Simulator::start(Default::default()).await?;
 //! let url = format!("{}/v1/chat/completions", sim.base_url());
 //! sim.faults().set(Faults { error_rate: 1.0, error_status: 503, ..Faults::default() })?;
