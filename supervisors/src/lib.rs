@@ -98,18 +98,21 @@
 //! }
 //! ```
 
+mod auto_shutdown;
 mod backoff;
 mod decision;
 mod error;
 mod handle;
 mod intensity;
 mod metrics;
+mod shutdown;
 mod snapshot;
 mod spec;
 mod state;
 mod strategy;
 mod supervisor;
 
+pub use auto_shutdown::AutoShutdown;
 pub use backoff::Backoff;
 pub use decision::{Decision, ExitReason, decide};
 pub use error::{InvalidBackoff, SpecError, SupervisorError};
@@ -118,8 +121,8 @@ pub use metrics::{ACTOR_RESTARTS_TOTAL, SUPERVISOR_ESCALATIONS_TOTAL, describe_m
 pub use snapshot::{ChildCounts, ChildSnapshot, ChildStatus, SupervisorSnapshot};
 pub use spec::{
     ChildId, ChildKind, ChildSpec, DEFAULT_INTENSITY, DEFAULT_PERIOD, DEFAULT_WORKER_SHUTDOWN,
-    Restart, Shutdown, StartFn, StartFuture, SupervisorSpec,
+    Restart, Shutdown, StartFn, StartFuture, Started, SupervisorSpec,
 };
 pub use state::SupervisorState;
 pub use strategy::Strategy;
-pub use supervisor::{Supervisor, SupervisorArguments, SupervisorMsg};
+pub use supervisor::{AUTO_SHUTDOWN_REASON, Supervisor, SupervisorArguments, SupervisorMsg};

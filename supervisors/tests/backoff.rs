@@ -26,7 +26,8 @@ async fn delays_double_up_to_max_and_reset_after_stable_running() {
     let (tx, mut rx) = events();
     let backoff = Backoff::exponential(ms(100), ms(800), 0.0)
         .unwrap()
-        .with_reset_after(Duration::from_secs(2));
+        .with_reset_after(Duration::from_secs(2))
+        .unwrap();
     let (sup, _join) = Supervisor::spawn(None, spec(worker("w", &tx).with_backoff(backoff)))
         .await
         .unwrap();

@@ -87,10 +87,42 @@ async fn restarts_spread_wider_than_the_period_do_not_escalate() {
     for _ in 0..5 {
         send(&sup, "a", Cmd::Fail).await;
         assert_eq!(next_start(&mut rx).await, "a");
-        tokio::time::advance(Duration::from_secs(5)).await;
+        tokio::time::advance(Duration::from_millis(5001)).await;
     }
     assert_eq!(restarts(&sup).await, [("a".to_owned(), 5)]);
     sup.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_exactly_one_period_ago_still_counts() {
+    let (exit_tx, mut exits) = mpsc::unbounded_channel();
+    let (parent, _) = Actor::spawn(None, Parent, exit_tx).await.unwrap();
+    let (tx, mut rx) = events();
+    let spec = SupervisorSpec::default().with_child(worker("a", &tx)); // 1 restart in 5 s
+    let (sup, join) = Supervisor::spawn_linked(None, spec, parent.get_cell())
+        .await
+        .unwrap();
+    take(&mut rx, 1).await;
+
+    send(&sup, "a", Cmd::Fail).await;
+    assert_eq!(next_start(&mut rx).await, "a");
+    tokio::time::advance(Duration::from_secs(5)).await; // the first restart is exactly 5 s old
+    send(&sup, "a", Cmd::Fail).await;
+
+    let reason = exits.recv().await.unwrap();
+    let ExitReason::Failed(err) = reason else {
+        panic!("expected a failure, got {reason:?}")
+    };
+    assert!(
+        matches!(
+            err.downcast_ref::<SupervisorError>(),
+            Some(SupervisorError::IntensityExceeded { .. })
+        ),
+        "{err:?}"
+    );
+    join.await.unwrap();
+    assert!(rx.try_recv().is_err(), "a was not restarted a second time");
+    parent.stop(None);
 }
 
 #[tokio::test(start_paused = true)]
