@@ -257,8 +257,8 @@ mod tests {
 
     #[test]
     fn deserialising_checks_the_settings() {
-        let b = Backoff::exponential(Duration::from_millis(100), Duration::from_secs(1), 0.2)
-            .unwrap();
+        let b =
+            Backoff::exponential(Duration::from_millis(100), Duration::from_secs(1), 0.2).unwrap();
         let json = serde_json::to_value(b).unwrap();
         assert_eq!(serde_json::from_value::<Backoff>(json.clone()).unwrap(), b);
         let mut bad = json;

@@ -35,9 +35,15 @@ type Timer = JoinHandle<Result<(), MessagingErr<SupervisorMsg>>>;
 
 #[derive(Debug)]
 enum Status {
-    Running { cell: ActorCell, since: Instant },
+    Running {
+        cell: ActorCell,
+        since: Instant,
+    },
     /// Part of the pending restart `token`, due at `at`.
-    Restarting { token: u64, at: Instant },
+    Restarting {
+        token: u64,
+        at: Instant,
+    },
     /// Held but not running: exited normally (transient), terminated, or its start ignored.
     Stopped,
 }
@@ -131,7 +137,13 @@ impl SupervisorState {
                 self.by_actor.insert(cell.get_id(), Arc::clone(&id));
                 tracing::debug!(supervisor = %self.label, child = %id, actor = %cell.get_id(), "child started");
                 let since = Instant::now();
-                (Status::Running { cell: cell.clone(), since }, Some(cell))
+                (
+                    Status::Running {
+                        cell: cell.clone(),
+                        since,
+                    },
+                    Some(cell),
+                )
             }
             Started::Ignore if spec.restart == Restart::Temporary => {
                 tracing::info!(supervisor = %self.label, child = %id, "temporary child ignored its start; not kept");

@@ -222,47 +222,47 @@ impl Actor for Supervisor {
 /// Answers an operator's or a caller's request.
 async fn serve(state: &mut SupervisorState, cell: &ActorCell, request: Request) {
     match request {
-            Request::StartChild(spec, reply) => {
-        let _ = reply.send(state.add_child(cell, spec).await);
-            }
-            Request::TerminateChild(id, reply) => {
-        let _ = reply.send(state.terminate_child(&id).await);
-            }
-            Request::RestartChild(id, reply) => {
-        let _ = reply.send(state.restart_child(cell, &id).await);
-            }
-            Request::DeleteChild(id, reply) => {
-        let _ = reply.send(state.delete_child(&id));
-            }
-            Request::RemoveChild(id) => {
-        if let Err(err) = state.remove_child(&id).await {
-            tracing::debug!(supervisor = %state.label(), error = %err, "remove_child_nowait");
+        Request::StartChild(spec, reply) => {
+            let _ = reply.send(state.add_child(cell, spec).await);
         }
-            }
-            Request::ResetBackoff(id, reply) => {
-        let _ = reply.send(state.reset_backoff(&id));
-            }
-            Request::Child(id, reply) => {
-        let _ = reply.send(state.child(&id));
-            }
-            Request::Count(reply) => {
-        let _ = reply.send(state.counts());
-            }
-            Request::Snapshot(budget, reply) => {
-        let (snapshot, nested) = state.snapshot(cell);
-        if nested.is_empty() {
-            let _ = reply.send(snapshot);
-        } else {
-            // Ask nested supervisors off the run loop, each within a share of our budget.
-            tokio::spawn(collect_nested(
-                snapshot,
-                nested,
-                budget.mul_f64(0.75),
-                reply,
-            ));
+        Request::TerminateChild(id, reply) => {
+            let _ = reply.send(state.terminate_child(&id).await);
         }
+        Request::RestartChild(id, reply) => {
+            let _ = reply.send(state.restart_child(cell, &id).await);
+        }
+        Request::DeleteChild(id, reply) => {
+            let _ = reply.send(state.delete_child(&id));
+        }
+        Request::RemoveChild(id) => {
+            if let Err(err) = state.remove_child(&id).await {
+                tracing::debug!(supervisor = %state.label(), error = %err, "remove_child_nowait");
             }
-            Request::Restart(_) => {} // handled by `handle`: it may stop the supervisor
+        }
+        Request::ResetBackoff(id, reply) => {
+            let _ = reply.send(state.reset_backoff(&id));
+        }
+        Request::Child(id, reply) => {
+            let _ = reply.send(state.child(&id));
+        }
+        Request::Count(reply) => {
+            let _ = reply.send(state.counts());
+        }
+        Request::Snapshot(budget, reply) => {
+            let (snapshot, nested) = state.snapshot(cell);
+            if nested.is_empty() {
+                let _ = reply.send(snapshot);
+            } else {
+                // Ask nested supervisors off the run loop, each within a share of our budget.
+                tokio::spawn(collect_nested(
+                    snapshot,
+                    nested,
+                    budget.mul_f64(0.75),
+                    reply,
+                ));
+            }
+        }
+        Request::Restart(_) => {} // handled by `handle`: it may stop the supervisor
     }
 }
 
