@@ -11,42 +11,13 @@ use bulwark_supervisors::{
 };
 use common::*;
 use metrics_util::debugging::DebuggingRecorder;
-use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
+use ractor::Actor;
 use tokio::sync::mpsc;
-
-/// A plain ractor actor that forwards the exit of its children (typed) to the test.
-struct Parent;
-
-impl Actor for Parent {
-    type Msg = ();
-    type State = mpsc::UnboundedSender<ExitReason>;
-    type Arguments = mpsc::UnboundedSender<ExitReason>;
-
-    async fn pre_start(
-        &self,
-        _: ActorRef<()>,
-        tx: Self::Arguments,
-    ) -> Result<Self::State, ActorProcessingErr> {
-        Ok(tx)
-    }
-
-    async fn handle_supervisor_evt(
-        &self,
-        _: ActorRef<()>,
-        event: SupervisionEvent,
-        tx: &mut Self::State,
-    ) -> Result<(), ActorProcessingErr> {
-        if let Some((_, reason)) = ExitReason::from_event(event) {
-            let _ = tx.send(reason);
-        }
-        Ok(())
-    }
-}
 
 #[tokio::test(start_paused = true)]
 async fn exceeding_the_intensity_stops_children_in_reverse_and_fails_to_the_parent() {
     let (exit_tx, mut exits) = mpsc::unbounded_channel();
-    let (parent, _) = Actor::spawn(None, Parent, exit_tx).await.unwrap();
+    let (parent, _) = Actor::spawn(None, ExitForwarder, exit_tx).await.unwrap();
     let (tx, mut rx) = events();
     let spec = SupervisorSpec::default() // OTP default: 1 restart in 5 s
         .with_child(worker("a", &tx))
@@ -96,7 +67,7 @@ async fn restarts_spread_wider_than_the_period_do_not_escalate() {
 #[tokio::test(start_paused = true)]
 async fn a_restart_exactly_one_period_ago_still_counts() {
     let (exit_tx, mut exits) = mpsc::unbounded_channel();
-    let (parent, _) = Actor::spawn(None, Parent, exit_tx).await.unwrap();
+    let (parent, _) = Actor::spawn(None, ExitForwarder, exit_tx).await.unwrap();
     let (tx, mut rx) = events();
     let spec = SupervisorSpec::default().with_child(worker("a", &tx)); // 1 restart in 5 s
     let (sup, join) = Supervisor::spawn_linked(None, spec, parent.get_cell())

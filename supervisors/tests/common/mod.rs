@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use bulwark_supervisors::{ChildSpec, SupervisorRef};
-use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef};
+use bulwark_supervisors::{ChildSpec, ChildStatus, ExitReason, Started, SupervisorRef};
+use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 use tokio::sync::mpsc;
 
 /// What a test worker reports.
@@ -27,6 +27,8 @@ pub enum Cmd {
     Fail,
     /// Stop normally (no reason).
     Stop,
+    /// Stop with this reason (`myself.stop(Some(..))`).
+    StopWith(&'static str),
     /// Never return from the handler (cannot be stopped gracefully).
     Hang,
 }
@@ -89,6 +91,10 @@ impl Actor for Worker {
                 myself.stop(None);
                 Ok(())
             }
+            Cmd::StopWith(reason) => {
+                myself.stop(Some(reason.to_owned()));
+                Ok(())
+            }
             Cmd::Hang => std::future::pending().await,
         }
     }
@@ -119,6 +125,34 @@ pub fn failing_worker(
             fail_starts,
         },
     )
+}
+
+/// A test worker child whose start returns [`Started::Ignore`] while `ignore` is > 0 (and
+/// decrements it).
+pub fn ignoring_worker(
+    id: &str,
+    events: &mpsc::UnboundedSender<Event>,
+    ignore: Arc<AtomicU32>,
+) -> ChildSpec {
+    let args = Args {
+        id: id.to_owned(),
+        events: events.clone(),
+        fail_starts: Arc::new(AtomicU32::new(0)),
+    };
+    ChildSpec::new(id, move |sup: ActorCell| {
+        let args = args.clone();
+        let ignore = Arc::clone(&ignore);
+        async move {
+            if ignore
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                return Ok(Started::Ignore);
+            }
+            let (actor, _) = Actor::spawn_linked(None, Worker, args, sup).await?;
+            Ok(Started::Running(actor.get_cell()))
+        }
+    })
 }
 
 /// The next event (bounded wait so a broken test fails instead of hanging).
@@ -164,6 +198,22 @@ pub async fn send(sup: &SupervisorRef, id: &str, cmd: Cmd) -> ActorCell {
     cell
 }
 
+/// Status per child from a snapshot, in start order.
+pub async fn statuses(sup: &SupervisorRef) -> Vec<(String, ChildStatus)> {
+    sup.snapshot()
+        .await
+        .unwrap()
+        .children
+        .into_iter()
+        .map(|c| (c.id, c.status))
+        .collect()
+}
+
+/// `(id, status)` rows for comparing with [`statuses`].
+pub fn rows(v: &[(&str, ChildStatus)]) -> Vec<(String, ChildStatus)> {
+    v.iter().map(|(id, s)| ((*id).to_owned(), *s)).collect()
+}
+
 /// Restarts per child from a snapshot, in start order.
 pub async fn restarts(sup: &SupervisorRef) -> Vec<(String, u64)> {
     sup.snapshot()
@@ -173,4 +223,33 @@ pub async fn restarts(sup: &SupervisorRef) -> Vec<(String, u64)> {
         .into_iter()
         .map(|c| (c.id, c.restarts))
         .collect()
+}
+
+/// A plain ractor actor that forwards the exits of its children (typed) to the test.
+pub struct ExitForwarder;
+
+impl Actor for ExitForwarder {
+    type Msg = ();
+    type State = mpsc::UnboundedSender<ExitReason>;
+    type Arguments = mpsc::UnboundedSender<ExitReason>;
+
+    async fn pre_start(
+        &self,
+        _: ActorRef<()>,
+        tx: Self::Arguments,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        Ok(tx)
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        _: ActorRef<()>,
+        event: SupervisionEvent,
+        tx: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        if let Some((_, reason)) = ExitReason::from_event(event) {
+            let _ = tx.send(reason);
+        }
+        Ok(())
+    }
 }
