@@ -43,8 +43,8 @@ async fn any_significant_shuts_down_when_a_significant_child_finishes() {
         ["-job", "-c", "-a"],
         "the others stop in reverse start order"
     );
-    join.await.unwrap();
-    let reason = exits.recv().await.unwrap();
+    within(join).await.unwrap();
+    let reason = next_exit(&mut exits).await;
     assert!(reason.is_normal(), "{reason:?}");
     assert!(
         matches!(&reason, ExitReason::Shutdown(r) if r.starts_with(AUTO_SHUTDOWN_REASON) && r.contains("job")),
@@ -90,7 +90,7 @@ async fn all_significant_waits_for_the_last_significant_child() {
 
     send(&sup, "y", Cmd::Panic).await; // temporary: any exit is final
     assert_eq!(started_ids(&take(&mut rx, 1).await), ["-z"]);
-    join.await.unwrap();
+    within(join).await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
@@ -118,7 +118,7 @@ async fn a_significant_child_waiting_for_its_restart_counts_as_alive() {
     assert_eq!(next_start(&mut rx).await, "x");
     send(&sup, "x", Cmd::Stop).await;
     assert_eq!(next(&mut rx).await, Event::Stopped("x".into()));
-    join.await.unwrap();
+    within(join).await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]

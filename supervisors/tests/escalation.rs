@@ -34,7 +34,7 @@ async fn exceeding_the_intensity_stops_children_in_reverse_and_fails_to_the_pare
     send(&sup, "b", Cmd::Panic).await;
 
     assert_eq!(started_ids(&take(&mut rx, 2).await), ["-c", "-a"]);
-    let reason = exits.recv().await.unwrap();
+    let reason = next_exit(&mut exits).await;
     let ExitReason::Failed(err) = reason else {
         panic!("expected a failure, got {reason:?}")
     };
@@ -45,7 +45,7 @@ async fn exceeding_the_intensity_stops_children_in_reverse_and_fails_to_the_pare
         matches!(err, SupervisorError::IntensityExceeded { child, max_restarts: 1, reason: ExitReason::Failed(_), .. } if &**child == "b"),
         "{err:?}"
     );
-    join.await.unwrap();
+    within(join).await.unwrap();
     parent.stop(None);
 }
 
@@ -80,7 +80,7 @@ async fn a_restart_exactly_one_period_ago_still_counts() {
     tokio::time::advance(Duration::from_secs(5)).await; // the first restart is exactly 5 s old
     send(&sup, "a", Cmd::Fail).await;
 
-    let reason = exits.recv().await.unwrap();
+    let reason = next_exit(&mut exits).await;
     let ExitReason::Failed(err) = reason else {
         panic!("expected a failure, got {reason:?}")
     };
@@ -91,7 +91,7 @@ async fn a_restart_exactly_one_period_ago_still_counts() {
         ),
         "{err:?}"
     );
-    join.await.unwrap();
+    within(join).await.unwrap();
     assert!(rx.try_recv().is_err(), "a was not restarted a second time");
     parent.stop(None);
 }

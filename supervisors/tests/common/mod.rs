@@ -155,6 +155,19 @@ pub fn ignoring_worker(
     })
 }
 
+/// Awaits `f`, failing the test instead of hanging if it takes longer than 30 s (at once on
+/// paused time, where an idle runtime jumps the clock ahead).
+pub async fn within<F: std::future::Future>(f: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(30), f)
+        .await
+        .expect("timed out")
+}
+
+/// The next exit a [`ExitForwarder`] reported (bounded wait).
+pub async fn next_exit(exits: &mut mpsc::UnboundedReceiver<ExitReason>) -> ExitReason {
+    within(exits.recv()).await.expect("exit channel closed")
+}
+
 /// The next event (bounded wait so a broken test fails instead of hanging).
 pub async fn next(rx: &mut mpsc::UnboundedReceiver<Event>) -> Event {
     tokio::time::timeout(Duration::from_secs(30), rx.recv())
