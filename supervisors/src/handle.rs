@@ -8,7 +8,7 @@ use ractor::{ActorCell, ActorRef, MessagingErr};
 use crate::error::SupervisorError;
 use crate::snapshot::{ChildCounts, SupervisorSnapshot};
 use crate::spec::{ChildId, ChildSpec};
-use crate::supervisor::SupervisorMsg;
+use crate::supervisor::{Reply, SupervisorMsg};
 
 /// How long a [`SupervisorRef`] waits for an answer unless told otherwise.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -69,9 +69,7 @@ impl SupervisorRef {
     /// it. A temporary child is forgotten. Terminating a child never restarts it, and never
     /// triggers an auto shutdown.
     pub async fn terminate_child(&self, id: &str) -> Result<(), SupervisorError> {
-        let id = ChildId::from(id);
-        self.call(|reply| SupervisorMsg::terminate_child(id, reply))
-            .await?
+        self.ask(id, SupervisorMsg::terminate_child).await
     }
 
     /// Starts a stopped child again (OTP's `restart_child`): one that was terminated, exited
@@ -79,17 +77,13 @@ impl SupervisorRef {
     /// or [`SupervisorError::ChildRestarting`] otherwise. `Ok(None)` when its start ignored. Not
     /// counted by the restart intensity nor in the child's `restarts`.
     pub async fn restart_child(&self, id: &str) -> Result<Option<ActorCell>, SupervisorError> {
-        let id = ChildId::from(id);
-        self.call(|reply| SupervisorMsg::restart_child(id, reply))
-            .await?
+        self.ask(id, SupervisorMsg::restart_child).await
     }
 
     /// Forgets a stopped child (OTP's `delete_child`); refused while it runs or waits for a
     /// restart.
     pub async fn delete_child(&self, id: &str) -> Result<(), SupervisorError> {
-        let id = ChildId::from(id);
-        self.call(|reply| SupervisorMsg::delete_child(id, reply))
-            .await?
+        self.ask(id, SupervisorMsg::delete_child).await
     }
 
     /// Asks the supervisor to terminate child `id` and forget it, whatever its restart type,
@@ -105,9 +99,7 @@ impl SupervisorRef {
     /// `BackoffSupervisor.Reset`); a restart already scheduled keeps its time. Useful when the
     /// caller knows the cause of the crashes is gone (a dependency came back).
     pub async fn reset_backoff(&self, id: &str) -> Result<(), SupervisorError> {
-        let id = ChildId::from(id);
-        self.call(|reply| SupervisorMsg::reset_backoff(id, reply))
-            .await?
+        self.ask(id, SupervisorMsg::reset_backoff).await
     }
 
     /// The running incarnation of child `id`; `None` if unknown or not running (restarting).
@@ -143,6 +135,16 @@ impl SupervisorRef {
     /// timeout; returns when the supervisor has exited.
     pub async fn stop(&self) {
         let _ = self.actor.stop_and_wait(None, None).await;
+    }
+
+    /// A call about child `id` whose answer may be a refusal.
+    async fn ask<T: Send + 'static>(
+        &self,
+        id: &str,
+        build: fn(ChildId, Reply<T>) -> SupervisorMsg,
+    ) -> Result<T, SupervisorError> {
+        let id = ChildId::from(id);
+        self.call(|reply| build(id, reply)).await?
     }
 
     async fn call<T, F>(&self, build: F) -> Result<T, SupervisorError>

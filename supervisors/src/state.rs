@@ -186,15 +186,23 @@ impl SupervisorState {
         }
         let ids: Vec<ChildId> = self.order.values().rev().cloned().collect();
         for id in ids {
-            let Some(child) = self.children.get_mut(&id) else {
-                continue;
-            };
-            if let Status::Running { cell, .. } =
-                std::mem::replace(&mut child.status, Status::Stopped)
-            {
+            self.stop_child(&id).await;
+        }
+    }
+
+    /// Marks child `id` stopped, stopping its incarnation (within its shutdown) if it was
+    /// running. Returns the pending restart it was waiting for, if any, for the caller to cancel.
+    async fn stop_child(&mut self, id: &str) -> Option<u64> {
+        let child = self.children.get_mut(id)?;
+        match std::mem::replace(&mut child.status, Status::Stopped) {
+            Status::Running { cell, .. } => {
                 self.by_actor.remove(&cell.get_id());
-                shutdown_child(&cell, child.spec.shutdown).await;
+                let how = shutdown_child(&cell, child.spec.shutdown).await;
+                tracing::debug!(supervisor = %self.label, child = %id, %how, "child stopped by its supervisor");
+                None
             }
+            Status::Restarting { token, .. } => Some(token),
+            Status::Stopped => None,
         }
     }
 

@@ -39,7 +39,8 @@ pub struct SupervisorArguments {
 #[derive(Debug)]
 pub struct SupervisorMsg(Request);
 
-type Reply<T> = RpcReplyPort<Result<T, SupervisorError>>;
+/// Where the answer to a request that may be refused goes.
+pub(crate) type Reply<T> = RpcReplyPort<Result<T, SupervisorError>>;
 
 #[derive(Debug)]
 enum Request {

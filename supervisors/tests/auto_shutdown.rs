@@ -10,7 +10,6 @@ use bulwark_supervisors::{
     SpecError, Strategy, Supervisor, SupervisorError, SupervisorSpec,
 };
 use common::*;
-use ractor::Actor;
 use tokio::sync::mpsc;
 
 fn significant(id: &str, tx: &mpsc::UnboundedSender<Event>, restart: Restart) -> ChildSpec {
@@ -25,32 +24,28 @@ fn spec(auto: AutoShutdown) -> SupervisorSpec {
 
 #[tokio::test(start_paused = true)]
 async fn any_significant_shuts_down_when_a_significant_child_finishes() {
-    let (exit_tx, mut exits) = mpsc::unbounded_channel();
-    let (parent, _) = Actor::spawn(None, ExitForwarder, exit_tx).await.unwrap();
     let (tx, mut rx) = events();
     let spec = spec(AutoShutdown::AnySignificant)
         .with_child(worker("a", &tx))
         .with_child(significant("job", &tx, Restart::Transient))
         .with_child(worker("c", &tx));
-    let (sup, join) = Supervisor::spawn_linked(None, spec, parent.get_cell())
-        .await
-        .unwrap();
+    let mut linked = spawn_linked(spec).await;
     take(&mut rx, 3).await;
 
-    send(&sup, "job", Cmd::Stop).await;
+    send(&linked.sup, "job", Cmd::Stop).await;
     assert_eq!(
         started_ids(&take(&mut rx, 3).await),
         ["-job", "-c", "-a"],
         "the others stop in reverse start order"
     );
-    within(join).await.unwrap();
-    let reason = next_exit(&mut exits).await;
+    within(linked.join).await.unwrap();
+    let reason = next_exit(&mut linked.exits).await;
     assert!(reason.is_normal(), "{reason:?}");
     assert!(
         matches!(&reason, ExitReason::Shutdown(r) if r.starts_with(AUTO_SHUTDOWN_REASON) && r.contains("job")),
         "{reason:?}"
     );
-    parent.stop(None);
+    linked.parent.stop(None);
 }
 
 #[tokio::test(start_paused = true)]

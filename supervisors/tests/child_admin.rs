@@ -21,11 +21,20 @@ fn spec(tx: &tokio::sync::mpsc::UnboundedSender<Event>) -> SupervisorSpec {
         .with_child(worker("tmp", tx).with_restart(Restart::Temporary))
 }
 
+/// The supervisor of [`spec`], its three children started.
+async fn started(
+    tx: &tokio::sync::mpsc::UnboundedSender<Event>,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Event>,
+) -> bulwark_supervisors::SupervisorRef {
+    let (sup, _join) = Supervisor::spawn(None, spec(tx)).await.unwrap();
+    assert_eq!(started_ids(&take(rx, 3).await), ["+p", "+t", "+tmp"]);
+    sup
+}
+
 #[tokio::test(start_paused = true)]
 async fn terminate_keeps_permanent_and_transient_specs_and_forgets_temporary_ones() {
     let (tx, mut rx) = events();
-    let (sup, _join) = Supervisor::spawn(None, spec(&tx)).await.unwrap();
-    take(&mut rx, 3).await;
+    let sup = started(&tx, &mut rx).await;
 
     for id in ["p", "t", "tmp"] {
         sup.terminate_child(id).await.unwrap();
@@ -53,8 +62,7 @@ async fn terminate_keeps_permanent_and_transient_specs_and_forgets_temporary_one
 #[tokio::test(start_paused = true)]
 async fn restart_child_starts_a_stopped_child_and_refuses_a_running_one() {
     let (tx, mut rx) = events();
-    let (sup, _join) = Supervisor::spawn(None, spec(&tx)).await.unwrap();
-    take(&mut rx, 3).await;
+    let sup = started(&tx, &mut rx).await;
     assert!(matches!(
         sup.restart_child("p").await,
         Err(SupervisorError::ChildRunning(id)) if &*id == "p"
@@ -121,8 +129,7 @@ async fn restart_child_that_fails_to_start_stays_stopped() {
 #[tokio::test(start_paused = true)]
 async fn delete_child_forgets_only_stopped_children() {
     let (tx, mut rx) = events();
-    let (sup, _join) = Supervisor::spawn(None, spec(&tx)).await.unwrap();
-    take(&mut rx, 3).await;
+    let sup = started(&tx, &mut rx).await;
     assert!(matches!(
         sup.delete_child("t").await,
         Err(SupervisorError::ChildRunning(id)) if &*id == "t"
@@ -176,8 +183,7 @@ async fn a_child_waiting_for_its_restart_can_be_neither_restarted_nor_deleted() 
 #[tokio::test(start_paused = true)]
 async fn start_child_with_an_id_already_held_is_refused() {
     let (tx, mut rx) = events();
-    let (sup, _join) = Supervisor::spawn(None, spec(&tx)).await.unwrap();
-    take(&mut rx, 3).await;
+    let sup = started(&tx, &mut rx).await;
     let running = sup.child("p").await.unwrap().unwrap();
     let err = sup.start_child(worker("p", &tx)).await.unwrap_err();
     assert!(

@@ -11,42 +11,31 @@ use bulwark_supervisors::{
 };
 use common::*;
 use metrics_util::debugging::DebuggingRecorder;
-use ractor::Actor;
-use tokio::sync::mpsc;
 
 #[tokio::test(start_paused = true)]
 async fn exceeding_the_intensity_stops_children_in_reverse_and_fails_to_the_parent() {
-    let (exit_tx, mut exits) = mpsc::unbounded_channel();
-    let (parent, _) = Actor::spawn(None, ExitForwarder, exit_tx).await.unwrap();
     let (tx, mut rx) = events();
     let spec = SupervisorSpec::default() // OTP default: 1 restart in 5 s
         .with_child(worker("a", &tx))
         .with_child(worker("b", &tx))
         .with_child(worker("c", &tx));
-    let (sup, join) = Supervisor::spawn_linked(None, spec, parent.get_cell())
-        .await
-        .unwrap();
+    let mut linked = spawn_linked(spec).await;
     take(&mut rx, 3).await;
 
-    send(&sup, "b", Cmd::Panic).await;
+    send(&linked.sup, "b", Cmd::Panic).await;
     assert_eq!(next_start(&mut rx).await, "b");
     tokio::time::advance(Duration::from_secs(4)).await;
-    send(&sup, "b", Cmd::Panic).await;
+    send(&linked.sup, "b", Cmd::Panic).await;
 
     assert_eq!(started_ids(&take(&mut rx, 2).await), ["-c", "-a"]);
-    let reason = next_exit(&mut exits).await;
-    let ExitReason::Failed(err) = reason else {
-        panic!("expected a failure, got {reason:?}")
-    };
-    let err = err
-        .downcast_ref::<SupervisorError>()
-        .expect("typed supervisor error");
+    let reason = next_exit(&mut linked.exits).await;
+    let err = supervisor_error(&reason);
     assert!(
         matches!(err, SupervisorError::IntensityExceeded { child, max_restarts: 1, reason: ExitReason::Failed(_), .. } if &**child == "b"),
         "{err:?}"
     );
-    within(join).await.unwrap();
-    parent.stop(None);
+    within(linked.join).await.unwrap();
+    linked.parent.stop(None);
 }
 
 #[tokio::test(start_paused = true)]
@@ -66,34 +55,25 @@ async fn restarts_spread_wider_than_the_period_do_not_escalate() {
 
 #[tokio::test(start_paused = true)]
 async fn a_restart_exactly_one_period_ago_still_counts() {
-    let (exit_tx, mut exits) = mpsc::unbounded_channel();
-    let (parent, _) = Actor::spawn(None, ExitForwarder, exit_tx).await.unwrap();
     let (tx, mut rx) = events();
     let spec = SupervisorSpec::default().with_child(worker("a", &tx)); // 1 restart in 5 s
-    let (sup, join) = Supervisor::spawn_linked(None, spec, parent.get_cell())
-        .await
-        .unwrap();
+    let mut linked = spawn_linked(spec).await;
     take(&mut rx, 1).await;
 
-    send(&sup, "a", Cmd::Fail).await;
+    send(&linked.sup, "a", Cmd::Fail).await;
     assert_eq!(next_start(&mut rx).await, "a");
     tokio::time::advance(Duration::from_secs(5)).await; // the first restart is exactly 5 s old
-    send(&sup, "a", Cmd::Fail).await;
+    send(&linked.sup, "a", Cmd::Fail).await;
 
-    let reason = next_exit(&mut exits).await;
-    let ExitReason::Failed(err) = reason else {
-        panic!("expected a failure, got {reason:?}")
-    };
+    let reason = next_exit(&mut linked.exits).await;
+    let err = supervisor_error(&reason);
     assert!(
-        matches!(
-            err.downcast_ref::<SupervisorError>(),
-            Some(SupervisorError::IntensityExceeded { .. })
-        ),
+        matches!(err, SupervisorError::IntensityExceeded { .. }),
         "{err:?}"
     );
-    within(join).await.unwrap();
+    within(linked.join).await.unwrap();
     assert!(rx.try_recv().is_err(), "a was not restarted a second time");
-    parent.stop(None);
+    linked.parent.stop(None);
 }
 
 #[tokio::test(start_paused = true)]

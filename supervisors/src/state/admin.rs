@@ -8,7 +8,6 @@ use tokio::time::Instant;
 
 use super::{Status, SupervisorState};
 use crate::error::SupervisorError;
-use crate::shutdown::shutdown_child;
 use crate::spec::{ChildId, Restart, Started};
 
 impl SupervisorState {
@@ -17,21 +16,13 @@ impl SupervisorState {
     /// kept, stopped (restartable with [`Self::restart_child`]); a temporary one is forgotten.
     /// Never triggers a restart or an auto shutdown.
     pub(crate) async fn terminate_child(&mut self, id: &str) -> Result<(), SupervisorError> {
-        let Some(child) = self.children.get_mut(id) else {
+        let Some(child) = self.children.get(id) else {
             return Err(SupervisorError::NoSuchChild(ChildId::from(id)));
         };
         let restart = child.spec.restart;
-        match std::mem::replace(&mut child.status, Status::Stopped) {
-            Status::Running { cell, .. } => {
-                self.by_actor.remove(&cell.get_id());
-                let how = shutdown_child(&cell, child.spec.shutdown).await;
-                tracing::debug!(supervisor = %self.label, child = %id, %how, "child terminated");
-            }
-            Status::Restarting { token, .. } => {
-                self.cancel_restart(token, id);
-                tracing::debug!(supervisor = %self.label, child = %id, "pending restart of child cancelled");
-            }
-            Status::Stopped => {}
+        if let Some(token) = self.stop_child(id).await {
+            self.cancel_restart(token, id);
+            tracing::debug!(supervisor = %self.label, child = %id, "pending restart of child cancelled");
         }
         if restart == Restart::Temporary {
             self.forget(id);

@@ -10,7 +10,6 @@ use super::{Pending, Status, SupervisorState};
 use crate::decision::{Decision, ExitReason, decide};
 use crate::error::SupervisorError;
 use crate::metrics;
-use crate::shutdown::shutdown_child;
 use crate::spec::{ChildId, Restart, Started};
 use crate::supervisor::SupervisorMsg;
 
@@ -103,19 +102,13 @@ impl SupervisorState {
                 group.push(Arc::clone(sibling));
                 continue;
             }
-            let Some(child) = self.children.get_mut(sibling) else {
+            let Some(child) = self.children.get(sibling) else {
                 continue;
             };
             let restart = child.spec.restart;
-            match std::mem::replace(&mut child.status, Status::Stopped) {
-                Status::Running { cell, .. } => {
-                    self.by_actor.remove(&cell.get_id());
-                    let how = shutdown_child(&cell, child.spec.shutdown).await;
-                    tracing::debug!(supervisor = %self.label, child = %sibling, %how, "sibling stopped for a group restart");
-                }
+            if let Some(token) = self.stop_child(sibling).await {
                 // It joins this restart; an earlier one it triggered is superseded.
-                Status::Restarting { token, .. } => self.cancel_restart(token, sibling),
-                Status::Stopped => {}
+                self.cancel_restart(token, sibling);
             }
             if restart == Restart::Temporary {
                 self.forget(sibling);

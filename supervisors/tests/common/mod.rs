@@ -5,7 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use bulwark_supervisors::{ChildSpec, ChildStatus, ExitReason, Started, SupervisorRef};
+use bulwark_supervisors::{
+    ChildSpec, ChildStatus, ExitReason, Started, Supervisor, SupervisorError, SupervisorRef,
+    SupervisorSpec,
+};
+use ractor::concurrency::JoinHandle;
 use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 use tokio::sync::mpsc;
 
@@ -211,15 +215,21 @@ pub async fn send(sup: &SupervisorRef, id: &str, cmd: Cmd) -> ActorCell {
     cell
 }
 
+/// One field per child from a snapshot, by id, in start order.
+pub async fn per_child<T>(
+    sup: &SupervisorRef,
+    field: impl Fn(&bulwark_supervisors::ChildSnapshot) -> T,
+) -> Vec<(String, T)> {
+    let snap = sup.snapshot().await.unwrap();
+    snap.children
+        .iter()
+        .map(|c| (c.id.clone(), field(c)))
+        .collect()
+}
+
 /// Status per child from a snapshot, in start order.
 pub async fn statuses(sup: &SupervisorRef) -> Vec<(String, ChildStatus)> {
-    sup.snapshot()
-        .await
-        .unwrap()
-        .children
-        .into_iter()
-        .map(|c| (c.id, c.status))
-        .collect()
+    per_child(sup, |c| c.status).await
 }
 
 /// `(id, status)` rows for comparing with [`statuses`].
@@ -229,13 +239,7 @@ pub fn rows(v: &[(&str, ChildStatus)]) -> Vec<(String, ChildStatus)> {
 
 /// Restarts per child from a snapshot, in start order.
 pub async fn restarts(sup: &SupervisorRef) -> Vec<(String, u64)> {
-    sup.snapshot()
-        .await
-        .unwrap()
-        .children
-        .into_iter()
-        .map(|c| (c.id, c.restarts))
-        .collect()
+    per_child(sup, |c| c.restarts).await
 }
 
 /// A plain ractor actor that forwards the exits of its children (typed) to the test.
@@ -265,4 +269,40 @@ impl Actor for ExitForwarder {
         }
         Ok(())
     }
+}
+
+/// A supervisor running `spec` under an [`ExitForwarder`] parent.
+pub struct Linked {
+    /// The supervisor.
+    pub sup: SupervisorRef,
+    /// Resolves when the supervisor has exited.
+    pub join: JoinHandle<()>,
+    /// The exits its parent sees.
+    pub exits: mpsc::UnboundedReceiver<ExitReason>,
+    /// The parent (stop it at the end).
+    pub parent: ActorRef<()>,
+}
+
+/// Spawns `spec` linked to a fresh [`ExitForwarder`].
+pub async fn spawn_linked(spec: SupervisorSpec) -> Linked {
+    let (tx, exits) = mpsc::unbounded_channel();
+    let (parent, _) = Actor::spawn(None, ExitForwarder, tx).await.unwrap();
+    let (sup, join) = Supervisor::spawn_linked(None, spec, parent.get_cell())
+        .await
+        .unwrap();
+    Linked {
+        sup,
+        join,
+        exits,
+        parent,
+    }
+}
+
+/// The typed supervisor error a failed supervisor reported to its parent.
+pub fn supervisor_error(reason: &ExitReason) -> &SupervisorError {
+    let ExitReason::Failed(err) = reason else {
+        panic!("expected a failure, got {reason:?}")
+    };
+    err.downcast_ref::<SupervisorError>()
+        .expect("typed supervisor error")
 }
