@@ -121,12 +121,21 @@ impl ChildSpec {
         Fut: Future<Output = Result<S, SpawnErr>> + Send + 'static,
         S: Into<Started>,
     {
-        Self {
-            id: id.into(),
-            start: Arc::new(move |sup| {
+        Self::from_start(
+            id.into(),
+            Arc::new(move |sup| {
                 let started = start(sup);
                 Box::pin(async move { started.await.map(Into::into) })
             }),
+        )
+    }
+
+    /// A permanent worker started by a ready-made [`StartFn`] (no conversion layer around its
+    /// future: the common constructors below use it).
+    fn from_start(id: ChildId, start: StartFn) -> Self {
+        Self {
+            id,
+            start,
             restart: Restart::Permanent,
             shutdown: Shutdown::Timeout(DEFAULT_WORKER_SHUTDOWN),
             backoff: Backoff::none(),
@@ -142,14 +151,15 @@ impl ChildSpec {
         A: Actor + Clone,
         A::Arguments: Clone + Sync,
     {
-        Self::new(id, move |sup: ActorCell| {
+        let start: StartFn = Arc::new(move |sup: ActorCell| {
             let actor = actor.clone();
             let args = args.clone();
-            async move {
+            Box::pin(async move {
                 let (actor_ref, _join) = A::spawn_linked(None, actor, args, sup).await?;
-                Ok(actor_ref.get_cell())
-            }
-        })
+                Ok(Started::Running(actor_ref.get_cell()))
+            })
+        });
+        Self::from_start(id.into(), start)
     }
 
     /// A permanent nested supervisor running `spec` (waited for on shutdown). Its id is its label
@@ -158,14 +168,15 @@ impl ChildSpec {
         let id: ChildId = id.into();
         let label = Arc::clone(&id);
         let spec = Arc::new(spec);
-        let mut child = Self::new(id, move |sup: ActorCell| {
+        let start: StartFn = Arc::new(move |sup: ActorCell| {
             let label = Arc::clone(&label);
             let spec = SupervisorSpec::clone(&spec);
-            async move {
+            Box::pin(async move {
                 let (sup_ref, _join) = Supervisor::spawn_child(label, spec, sup).await?;
-                Ok(sup_ref.cell())
-            }
+                Ok(Started::Running(sup_ref.cell()))
+            })
         });
+        let mut child = Self::from_start(id, start);
         child.shutdown = Shutdown::Infinity;
         child.kind = ChildKind::Supervisor;
         child
