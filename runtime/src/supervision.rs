@@ -36,8 +36,8 @@ pub type SupervisionSnapshot = Option<SupervisorSnapshot>;
 
 fn dependency_backoff() -> Backoff {
     Backoff::exponential(Duration::from_millis(50), Duration::from_secs(5), 0.2)
+        .and_then(|b| b.with_reset_after(Duration::from_secs(30)))
         .unwrap_or_else(|_| Backoff::none())
-        .with_reset_after(Duration::from_secs(30))
 }
 
 fn dynamic_spec() -> SupervisorSpec {
@@ -70,8 +70,12 @@ impl Supervision {
         DynamicSupervisor::start_under(&self.root, &id).await
     }
 
-    /// Adds any child under the root (pipelines put their own actor trees here).
-    pub async fn start_child(&self, spec: ChildSpec) -> Result<ractor::ActorCell, RuntimeError> {
+    /// Adds any child under the root (pipelines put their own actor trees here); `None` when the
+    /// child's start ignored.
+    pub async fn start_child(
+        &self,
+        spec: ChildSpec,
+    ) -> Result<Option<ractor::ActorCell>, RuntimeError> {
         Ok(self.root.start_child(spec).await?)
     }
 
@@ -102,7 +106,8 @@ impl DynamicSupervisor {
         let cell = root
             .start_child(ChildSpec::supervisor(id.to_owned(), dynamic_spec()))
             .await?;
-        let sup = SupervisorRef::from_cell(cell)
+        let sup = cell
+            .and_then(SupervisorRef::from_cell)
             .ok_or_else(|| RuntimeError::NotASupervisor(id.to_owned()))?;
         Ok(Self { sup })
     }
@@ -127,7 +132,7 @@ impl DynamicSupervisor {
 
     /// Stops and forgets a child without waiting (callable from synchronous code).
     pub(crate) fn stop_child(&self, id: &str) {
-        if let Err(err) = self.sup.terminate_child_nowait(id) {
+        if let Err(err) = self.sup.remove_child_nowait(id) {
             tracing::debug!(child = %id, %err, "could not stop child");
         }
     }

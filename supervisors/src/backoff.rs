@@ -6,10 +6,17 @@
 //! the jitter may take a delay past `max` (by at most the random factor): clamping would make every
 //! crash-looping child of a fleet restart in lock step once they all reach the cap.
 //!
-//! The counter resets when a child exits after running at least `reset_after` (default: `max`).
-//! Resetting after `min` (Akka's default) would let a child that crashes every few seconds restart
-//! at the minimum delay forever; a child that survives the longest delay is the one worth trusting
-//! again.
+//! The counter resets when a child exits after running at least `reset_after` (default: `max`),
+//! or when asked to ([`SupervisorRef::reset_backoff`](crate::SupervisorRef::reset_backoff), Akka's
+//! `BackoffSupervisor.Reset`). Resetting after `min` (Akka's default) would let a child that
+//! crashes every few seconds restart at the minimum delay forever; a child that survives the
+//! longest delay is the one worth trusting again.
+//!
+//! Settings are checked when the value is built (and when it is deserialised), as Akka's
+//! `BackoffOpts` does: `min = 0` with `max > 0` (which would silently mean "no backoff"), a random
+//! factor outside `[0, 1]`, `min > max`, or a reset time below `min` are refused. Unlike Akka, a
+//! reset time above `max` is accepted: trusting a child again only after a longer stable run is a
+//! stricter policy, not a contradictory one.
 
 use std::time::Duration;
 
@@ -20,11 +27,36 @@ use crate::error::InvalidBackoff;
 /// Restart backoff policy of a child. Built through [`Backoff::none`] or [`Backoff::exponential`],
 /// so a running supervisor never holds an invalid one.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawBackoff")]
 pub struct Backoff {
     min: Duration,
     max: Duration,
     random_factor: f64,
     reset_after: Duration,
+}
+
+/// The serialised form, checked by [`Backoff::check`] on the way in.
+#[derive(Deserialize)]
+struct RawBackoff {
+    min: Duration,
+    max: Duration,
+    random_factor: f64,
+    reset_after: Duration,
+}
+
+impl TryFrom<RawBackoff> for Backoff {
+    type Error = InvalidBackoff;
+
+    fn try_from(raw: RawBackoff) -> Result<Self, Self::Error> {
+        let backoff = Self {
+            min: raw.min,
+            max: raw.max,
+            random_factor: raw.random_factor,
+            reset_after: raw.reset_after,
+        };
+        backoff.check()?;
+        Ok(backoff)
+    }
 }
 
 impl Default for Backoff {
@@ -45,31 +77,53 @@ impl Backoff {
     }
 
     /// Exponential backoff from `min` doubling up to `max`, each delay stretched by a random
-    /// fraction up to `random_factor` (0.2 = up to 20 % longer). Resets after `max` of stable running.
+    /// fraction up to `random_factor` (0.2 = up to 20 % longer). Resets after `max` of stable
+    /// running. `min` must be above zero unless `max` is zero too (which is [`Backoff::none`]),
+    /// `min <= max`, and `random_factor` within `[0, 1]`.
     pub fn exponential(
         min: Duration,
         max: Duration,
         random_factor: f64,
     ) -> Result<Self, InvalidBackoff> {
-        if min > max {
-            return Err(InvalidBackoff::MinAboveMax { min, max });
-        }
-        if !random_factor.is_finite() || random_factor < 0.0 {
-            return Err(InvalidBackoff::RandomFactor(random_factor));
-        }
-        Ok(Self {
+        let backoff = Self {
             min,
             max,
             random_factor,
             reset_after: max,
-        })
+        };
+        backoff.check()?;
+        Ok(backoff)
     }
 
     /// The same policy, resetting the attempt counter after `stable` of uninterrupted running.
-    #[must_use]
-    pub const fn with_reset_after(mut self, stable: Duration) -> Self {
+    /// Refused when `stable` is shorter than `min`: the counter would then reset between crashes
+    /// and the delay never grow.
+    pub fn with_reset_after(mut self, stable: Duration) -> Result<Self, InvalidBackoff> {
         self.reset_after = stable;
-        self
+        self.check()?;
+        Ok(self)
+    }
+
+    fn check(&self) -> Result<(), InvalidBackoff> {
+        let Self {
+            min,
+            max,
+            random_factor,
+            reset_after,
+        } = *self;
+        if min > max {
+            return Err(InvalidBackoff::MinAboveMax { min, max });
+        }
+        if min.is_zero() && !max.is_zero() {
+            return Err(InvalidBackoff::ZeroMin { max });
+        }
+        if !(0.0..=1.0).contains(&random_factor) {
+            return Err(InvalidBackoff::RandomFactor(random_factor));
+        }
+        if reset_after < min {
+            return Err(InvalidBackoff::ResetBelowMin { reset_after, min });
+        }
+        Ok(())
     }
 
     /// The smallest delay.
@@ -149,15 +203,68 @@ mod tests {
 
     #[test]
     fn refuses_bad_settings() {
-        assert!(matches!(
-            Backoff::exponential(Duration::from_secs(2), Duration::from_secs(1), 0.0),
-            Err(InvalidBackoff::MinAboveMax { .. })
-        ));
-        assert!(matches!(
-            Backoff::exponential(Duration::ZERO, Duration::from_secs(1), f64::NAN),
-            Err(InvalidBackoff::RandomFactor(_))
-        ));
-        assert!(Backoff::exponential(Duration::ZERO, Duration::from_secs(1), -0.1).is_err());
+        let (ms, s1) = (Duration::from_millis(1), Duration::from_secs(1));
+        assert_eq!(
+            Backoff::exponential(Duration::from_secs(2), s1, 0.0),
+            Err(InvalidBackoff::MinAboveMax {
+                min: Duration::from_secs(2),
+                max: s1
+            })
+        );
+        // min = 0 with max > 0 used to mean "no backoff" without a word.
+        assert_eq!(
+            Backoff::exponential(Duration::ZERO, s1, 0.0),
+            Err(InvalidBackoff::ZeroMin { max: s1 })
+        );
+        for factor in [f64::NAN, -0.1, 1.000_001, f64::INFINITY] {
+            assert!(
+                matches!(
+                    Backoff::exponential(ms, s1, factor),
+                    Err(InvalidBackoff::RandomFactor(_))
+                ),
+                "{factor}"
+            );
+        }
+        let b = Backoff::exponential(Duration::from_millis(100), s1, 1.0).unwrap();
+        assert_eq!(
+            b.with_reset_after(Duration::from_millis(99)),
+            Err(InvalidBackoff::ResetBelowMin {
+                reset_after: Duration::from_millis(99),
+                min: Duration::from_millis(100)
+            })
+        );
+        let err = Backoff::exponential(Duration::ZERO, s1, 0.0).unwrap_err();
+        assert!(err.to_string().contains("Backoff::none"), "{err}");
+    }
+
+    #[test]
+    fn accepts_the_edges() {
+        let (min, max) = (Duration::from_millis(100), Duration::from_secs(1));
+        assert!(Backoff::exponential(min, max, 0.0).is_ok());
+        assert!(Backoff::exponential(min, max, 1.0).is_ok());
+        assert!(Backoff::exponential(min, min, 0.5).is_ok());
+        assert_eq!(
+            Backoff::exponential(Duration::ZERO, Duration::ZERO, 0.0),
+            Ok(Backoff::none())
+        );
+        let b = Backoff::exponential(min, max, 0.0).unwrap();
+        assert_eq!(b.reset_after(), max);
+        assert_eq!(b.with_reset_after(min).unwrap().reset_after(), min);
+        // Longer than max: a stricter policy, accepted (Akka refuses it).
+        let long = Duration::from_secs(30);
+        assert_eq!(b.with_reset_after(long).unwrap().reset_after(), long);
+    }
+
+    #[test]
+    fn deserialising_checks_the_settings() {
+        let b =
+            Backoff::exponential(Duration::from_millis(100), Duration::from_secs(1), 0.2).unwrap();
+        let json = serde_json::to_value(b).unwrap();
+        assert_eq!(serde_json::from_value::<Backoff>(json.clone()).unwrap(), b);
+        let mut bad = json;
+        bad["random_factor"] = serde_json::json!(3.0);
+        let err = serde_json::from_value::<Backoff>(bad).unwrap_err();
+        assert!(err.to_string().contains("random factor"), "{err}");
     }
 
     #[test]

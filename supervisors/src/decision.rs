@@ -2,6 +2,14 @@
 //!
 //! [`ExitReason::from_event`] is the one place where ractor's [`SupervisionEvent`] is turned into a
 //! typed reason; [`decide`] is OTP's decision table of (restart type, exit reason).
+//!
+//! The classification looks at the event's kind only, never at the text of a stop reason: ractor
+//! reports a kill signal as `ActorTerminated` with the reason text `"killed"`, exactly what an
+//! actor produces with `myself.stop(Some("killed".into()))`. Reading the text would restart a
+//! transient child that stopped itself gracefully with an unlucky word. So `ActorTerminated` is a
+//! normal exit whatever its text, `ActorFailed` (error or panic) an abnormal one, and
+//! [`ExitReason::Killed`] comes from the supervisor's own knowledge: it is what the supervisor
+//! reports for a child it had to kill.
 
 use std::fmt;
 use std::sync::Arc;
@@ -10,20 +18,18 @@ use ractor::{ActorCell, SpawnErr, SupervisionEvent};
 
 use crate::spec::Restart;
 
-/// ractor's exit reason for a kill signal (`Signal::Kill`'s `Display`).
-const RACTOR_KILLED: &str = "killed";
-/// ractor's exit reason when the actor's task was cancelled by the executor.
-const RACTOR_CANCELLED: &str = "actor_task_cancelled";
-
 /// Why a child stopped running.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum ExitReason {
-    /// Stopped with no reason (`myself.stop(None)`, a drain): a normal exit.
+    /// Stopped with no reason (`myself.stop(None)`): a normal exit.
     Normal,
-    /// Stopped with a reason (`myself.stop(Some(..))`): a normal exit, like OTP's `{shutdown, Term}`.
+    /// Stopped with a reason (`myself.stop(Some(..))`, a drain, or a kill signal from outside the
+    /// supervisor, which ractor reports the same way): a normal exit, like OTP's
+    /// `{shutdown, Term}`. The text is for people; it is never interpreted.
     Shutdown(String),
-    /// Killed by a signal, or its task was cancelled: abnormal.
+    /// Killed by its own supervisor (brutal shutdown, or it did not stop within its shutdown
+    /// timeout): abnormal.
     Killed,
     /// A handler returned an error or panicked: abnormal.
     Failed(Arc<dyn std::error::Error + Send + Sync>),
@@ -37,12 +43,7 @@ impl ExitReason {
     pub fn from_event(event: SupervisionEvent) -> Option<(ActorCell, ExitReason)> {
         match event {
             SupervisionEvent::ActorTerminated(cell, _state, reason) => {
-                let reason = match reason {
-                    None => Self::Normal,
-                    Some(r) if r == RACTOR_KILLED || r == RACTOR_CANCELLED => Self::Killed,
-                    Some(r) => Self::Shutdown(r),
-                };
-                Some((cell, reason))
+                Some((cell, reason.map_or(Self::Normal, Self::Shutdown)))
             }
             SupervisionEvent::ActorFailed(cell, err) => Some((cell, Self::Failed(Arc::from(err)))),
             _ => None,

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use ractor::ActorCell;
+
 use crate::decision::ExitReason;
 use crate::spec::ChildId;
 
@@ -18,9 +20,25 @@ pub enum InvalidBackoff {
         /// The maximum delay given.
         max: Duration,
     },
-    /// The random factor is negative, infinite or NaN.
-    #[error("backoff random factor {0} must be a finite number >= 0")]
+    /// `min` is zero while `max` is not: the delays would never grow from zero.
+    #[error(
+        "backoff min is zero while max is {max:?}: delays would never grow; use Backoff::none() for immediate restarts"
+    )]
+    ZeroMin {
+        /// The maximum delay given.
+        max: Duration,
+    },
+    /// The random factor is outside `[0, 1]` (or NaN).
+    #[error("backoff random factor {0} must be within [0, 1]")]
     RandomFactor(f64),
+    /// The reset time is shorter than `min`: the counter would reset between crashes.
+    #[error("backoff reset time {reset_after:?} is shorter than min {min:?}")]
+    ResetBelowMin {
+        /// The reset time given.
+        reset_after: Duration,
+        /// The minimum delay.
+        min: Duration,
+    },
 }
 
 /// A supervisor specification that cannot be run.
@@ -33,6 +51,12 @@ pub enum SpecError {
     /// The restart-intensity period is zero.
     #[error("restart intensity period must be greater than zero")]
     ZeroPeriod,
+    /// A permanent child is marked significant (it would never terminate for good).
+    #[error("child `{0}` is permanent and cannot be significant")]
+    SignificantPermanent(ChildId),
+    /// A child is marked significant under a supervisor whose auto shutdown is `never`.
+    #[error("child `{0}` is significant but the supervisor's auto_shutdown is never")]
+    SignificantWithoutAutoShutdown(ChildId),
 }
 
 /// Everything that can go wrong when starting, asking or running a supervisor.
@@ -42,12 +66,27 @@ pub enum SupervisorError {
     /// The specification was refused before anything started.
     #[error("invalid supervisor specification")]
     InvalidSpec(#[from] SpecError),
-    /// A child with this id already exists under the supervisor.
-    #[error("a child with id `{0}` already exists")]
-    DuplicateChild(ChildId),
+    /// `start_child`: a child with this id is already running (OTP's `already_started`).
+    #[error("child `{id}` is already started (actor {})", .actor.get_id())]
+    AlreadyStarted {
+        /// The child's id.
+        id: ChildId,
+        /// Its running incarnation.
+        actor: ActorCell,
+    },
+    /// `start_child`: a child with this id is held but not running (OTP's `already_present`):
+    /// restart it with `restart_child` or remove it with `delete_child` first.
+    #[error("child `{0}` is already present (not running)")]
+    AlreadyPresent(ChildId),
     /// No child with this id exists under the supervisor.
     #[error("no child with id `{0}`")]
     NoSuchChild(ChildId),
+    /// `restart_child` / `delete_child`: the child is running (terminate it first).
+    #[error("child `{0}` is running")]
+    ChildRunning(ChildId),
+    /// `restart_child` / `delete_child`: the child is waiting for a scheduled restart.
+    #[error("child `{0}` is waiting for its restart")]
+    ChildRestarting(ChildId),
     /// A child failed to start (its spawn or `pre_start` failed).
     #[error("child `{id}` failed to start")]
     StartFailed {

@@ -8,7 +8,7 @@ use ractor::{ActorCell, ActorRef, MessagingErr};
 use crate::error::SupervisorError;
 use crate::snapshot::{ChildCounts, SupervisorSnapshot};
 use crate::spec::{ChildId, ChildSpec};
-use crate::supervisor::SupervisorMsg;
+use crate::supervisor::{Reply, SupervisorMsg};
 
 /// How long a [`SupervisorRef`] waits for an answer unless told otherwise.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -52,27 +52,54 @@ impl SupervisorRef {
         &self.actor
     }
 
-    /// Adds a child at run time and starts it; the child follows the same strategy, intensity and
-    /// backoff as the others and stops first (it started last). Nothing is kept if it fails to start.
-    pub async fn start_child(&self, spec: ChildSpec) -> Result<ActorCell, SupervisorError> {
+    /// Adds a child at run time and starts it (OTP's `start_child`); the child follows the same
+    /// strategy, intensity and backoff as the others and stops first (it started last).
+    /// `Ok(None)` when its start returned [`Started::Ignore`](crate::Started::Ignore): a permanent
+    /// or transient child is then kept, not running. Nothing is kept if the start fails. An id
+    /// already held answers [`SupervisorError::AlreadyStarted`] (running) or
+    /// [`SupervisorError::AlreadyPresent`] (not running).
+    pub async fn start_child(&self, spec: ChildSpec) -> Result<Option<ActorCell>, SupervisorError> {
         self.call(|reply| SupervisorMsg::start_child(spec, reply))
             .await?
     }
 
-    /// Stops a child (within its shutdown timeout, then killed) and forgets it.
+    /// Stops a child (within its shutdown timeout, then killed) and cancels its part of a pending
+    /// restart (OTP's `terminate_child`). A permanent or transient child keeps its place, stopped:
+    /// [`SupervisorRef::restart_child`] starts it again, [`SupervisorRef::delete_child`] forgets
+    /// it. A temporary child is forgotten. Terminating a child never restarts it, and never
+    /// triggers an auto shutdown.
     pub async fn terminate_child(&self, id: &str) -> Result<(), SupervisorError> {
-        let id = ChildId::from(id);
-        self.call(|reply| SupervisorMsg::terminate_child(id, reply))
-            .await?
+        self.ask(id, SupervisorMsg::terminate_child).await
     }
 
-    /// Asks the supervisor to stop and forget child `id` without waiting (for synchronous callers
-    /// such as cache eviction listeners). Fails only if the supervisor is not running; an unknown
-    /// id is ignored.
-    pub fn terminate_child_nowait(&self, id: &str) -> Result<(), SupervisorError> {
+    /// Starts a stopped child again (OTP's `restart_child`): one that was terminated, exited
+    /// normally (transient) or ignored its start. Refused with [`SupervisorError::ChildRunning`]
+    /// or [`SupervisorError::ChildRestarting`] otherwise. `Ok(None)` when its start ignored. Not
+    /// counted by the restart intensity nor in the child's `restarts`.
+    pub async fn restart_child(&self, id: &str) -> Result<Option<ActorCell>, SupervisorError> {
+        self.ask(id, SupervisorMsg::restart_child).await
+    }
+
+    /// Forgets a stopped child (OTP's `delete_child`); refused while it runs or waits for a
+    /// restart.
+    pub async fn delete_child(&self, id: &str) -> Result<(), SupervisorError> {
+        self.ask(id, SupervisorMsg::delete_child).await
+    }
+
+    /// Asks the supervisor to terminate child `id` and forget it, whatever its restart type,
+    /// without waiting (for synchronous callers such as cache eviction listeners). Fails only if
+    /// the supervisor is not running; an unknown id is ignored.
+    pub fn remove_child_nowait(&self, id: &str) -> Result<(), SupervisorError> {
         self.actor
-            .cast(SupervisorMsg::terminate_child_nowait(ChildId::from(id)))
+            .cast(SupervisorMsg::remove_child(ChildId::from(id)))
             .map_err(|_| SupervisorError::Unavailable)
+    }
+
+    /// Resets child `id`'s restart backoff, so its next restart waits the minimum delay (Akka's
+    /// `BackoffSupervisor.Reset`); a restart already scheduled keeps its time. Useful when the
+    /// caller knows the cause of the crashes is gone (a dependency came back).
+    pub async fn reset_backoff(&self, id: &str) -> Result<(), SupervisorError> {
+        self.ask(id, SupervisorMsg::reset_backoff).await
     }
 
     /// The running incarnation of child `id`; `None` if unknown or not running (restarting).
@@ -108,6 +135,16 @@ impl SupervisorRef {
     /// timeout; returns when the supervisor has exited.
     pub async fn stop(&self) {
         let _ = self.actor.stop_and_wait(None, None).await;
+    }
+
+    /// A call about child `id` whose answer may be a refusal.
+    async fn ask<T: Send + 'static>(
+        &self,
+        id: &str,
+        build: fn(ChildId, Reply<T>) -> SupervisorMsg,
+    ) -> Result<T, SupervisorError> {
+        let id = ChildId::from(id);
+        self.call(|reply| build(id, reply)).await?
     }
 
     async fn call<T, F>(&self, build: F) -> Result<T, SupervisorError>

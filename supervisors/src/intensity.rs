@@ -1,7 +1,8 @@
 //! Restart intensity: at most `max_restarts` restarts within a sliding `period`.
 //!
-//! OTP's rule: keep the timestamps of the restarts inside the period; when their number exceeds
-//! the intensity, the supervisor gives up and escalates. Pure: `now` is passed in.
+//! OTP's rule: keep the timestamps of the restarts inside the period — a restart exactly `period`
+//! ago still counts (OTP keeps `t >= now - period`) — and when their number exceeds the intensity,
+//! the supervisor gives up and escalates. Pure: `now` is passed in.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -38,9 +39,10 @@ impl Intensity {
         self.restarts.len()
     }
 
+    /// Drops the restarts older than `period` (one exactly `period` old stays).
     fn prune(&mut self, now: Instant) {
         while let Some(first) = self.restarts.front() {
-            if now.saturating_duration_since(*first) >= self.period {
+            if now.saturating_duration_since(*first) > self.period {
                 self.restarts.pop_front();
             } else {
                 break;
@@ -75,10 +77,24 @@ mod tests {
         let mut i = Intensity::new(2, Duration::from_secs(5));
         assert!(i.record(t0));
         assert!(i.record(t0 + Duration::from_secs(1)));
-        assert!(i.record(t0 + Duration::from_secs(5)));
-        assert_eq!(i.count(t0 + Duration::from_secs(5)), 2);
+        assert!(i.record(t0 + Duration::from_millis(5001))); // t0 has left the window
+        assert_eq!(i.count(t0 + Duration::from_millis(5001)), 2);
         assert!(!i.record(t0 + Duration::from_millis(5500)));
         assert_eq!(i.count(t0 + Duration::from_secs(60)), 0);
+    }
+
+    #[test]
+    fn a_restart_exactly_one_period_ago_still_counts() {
+        let t0 = Instant::now();
+        let period = Duration::from_secs(5);
+        let mut i = Intensity::new(1, period);
+        assert!(i.record(t0));
+        assert_eq!(i.count(t0 + period), 1);
+        assert!(!i.record(t0 + period), "OTP keeps t >= now - period");
+
+        let mut i = Intensity::new(1, period);
+        assert!(i.record(t0));
+        assert!(i.record(t0 + period + Duration::from_nanos(1)));
     }
 
     #[test]

@@ -4,22 +4,33 @@
 //! `handle_supervisor_evt` stops the parent). This crate adds what Erlang/OTP's `supervisor` and
 //! Akka's `BackoffSupervisor` give:
 //!
-//! - **Strategies** ([`Strategy`]): one_for_one, one_for_all, rest_for_one.
+//! - **Strategies** ([`Strategy`]): one_for_one, one_for_all, rest_for_one. A group restart
+//!   restarts every non-temporary child of the group, also one that was not running (a transient
+//!   child that had exited normally, one terminated on request), as OTP does.
 //! - **Restart types** ([`Restart`]): permanent, transient (restarted only after an abnormal
-//!   exit, see [`ExitReason::is_normal`]), temporary (never restarted, forgotten on exit).
+//!   exit, see [`ExitReason::is_normal`]), temporary (never restarted, forgotten on exit). Exit
+//!   reasons are classified from ractor's event kinds, never from the text of a stop reason.
 //! - **Restart intensity**: more than [`SupervisorSpec::intensity`] restarts within
-//!   [`SupervisorSpec::period`] (default 1 in 5 s, as OTP) ⇒ the supervisor stops its children in
-//!   reverse start order and fails with [`SupervisorError::IntensityExceeded`], which its parent
-//!   receives as the child's failure (escalation).
-//! - **Restart backoff** ([`Backoff`]): exponential with jitter, reset after stable running; the
-//!   delay is a ractor timer (tokio time), so tests drive it with `tokio::time::pause`.
+//!   [`SupervisorSpec::period`] (default 1 in 5 s, as OTP; a restart exactly `period` ago still
+//!   counts) ⇒ the supervisor stops its children in reverse start order and fails with
+//!   [`SupervisorError::IntensityExceeded`], which its parent receives as the child's failure
+//!   (escalation).
+//! - **Restart backoff** ([`Backoff`]): exponential with jitter, reset after stable running or on
+//!   request ([`SupervisorRef::reset_backoff`]); settings that make no sense are refused when
+//!   built. The delay is a ractor timer (tokio time), so tests drive it with `tokio::time::pause`.
 //! - **Failed starts**: a child whose restart fails (`pre_start` error or panic, which ractor does
 //!   not report to the supervisor) counts as another failure of that child: it goes through the
 //!   intensity check and is retried by a message to the supervisor itself, never a loop in place.
+//!   A start function may also decline to run ([`Started::Ignore`], OTP's `ignore`).
 //! - **Shutdown** ([`Shutdown`]): stopping a supervisor stops its children in reverse start order,
 //!   each asked to stop and killed after its timeout.
-//! - **Dynamic children**: [`SupervisorRef::start_child`] / [`SupervisorRef::terminate_child`],
-//!   same policies, O(log n) bookkeeping per event (tested with 10,000 children).
+//! - **Child administration**, as OTP: [`SupervisorRef::start_child`],
+//!   [`SupervisorRef::terminate_child`] (keeps the spec of a permanent or transient child and
+//!   cancels its part of a pending restart), [`SupervisorRef::restart_child`],
+//!   [`SupervisorRef::delete_child`]; same policies, O(log n) bookkeeping per event (tested with
+//!   10,000 children).
+//! - **Auto shutdown** ([`AutoShutdown`], OTP 24): a supervisor whose significant children
+//!   ([`ChildSpec::with_significant`]) terminated shuts its subtree down.
 //! - **Introspection**: [`SupervisorRef::snapshot`] returns a serialisable [`SupervisorSnapshot`]
 //!   of the live tree; nested supervisors are asked within a bounded time.
 //! - **Metrics**: `bulwark_actor_restarts_total{actor}`, `bulwark_supervisor_escalations_total{supervisor}`;
@@ -98,18 +109,21 @@
 //! }
 //! ```
 
+mod auto_shutdown;
 mod backoff;
 mod decision;
 mod error;
 mod handle;
 mod intensity;
 mod metrics;
+mod shutdown;
 mod snapshot;
 mod spec;
 mod state;
 mod strategy;
 mod supervisor;
 
+pub use auto_shutdown::AutoShutdown;
 pub use backoff::Backoff;
 pub use decision::{Decision, ExitReason, decide};
 pub use error::{InvalidBackoff, SpecError, SupervisorError};
@@ -118,8 +132,8 @@ pub use metrics::{ACTOR_RESTARTS_TOTAL, SUPERVISOR_ESCALATIONS_TOTAL, describe_m
 pub use snapshot::{ChildCounts, ChildSnapshot, ChildStatus, SupervisorSnapshot};
 pub use spec::{
     ChildId, ChildKind, ChildSpec, DEFAULT_INTENSITY, DEFAULT_PERIOD, DEFAULT_WORKER_SHUTDOWN,
-    Restart, Shutdown, StartFn, StartFuture, SupervisorSpec,
+    Restart, Shutdown, StartFn, StartFuture, Started, SupervisorSpec,
 };
 pub use state::SupervisorState;
 pub use strategy::Strategy;
-pub use supervisor::{Supervisor, SupervisorArguments, SupervisorMsg};
+pub use supervisor::{AUTO_SHUTDOWN_REASON, Supervisor, SupervisorArguments, SupervisorMsg};

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::auto_shutdown::AutoShutdown;
 use crate::spec::{ChildKind, Restart};
 use crate::strategy::Strategy;
 
@@ -20,6 +21,9 @@ pub struct SupervisorSnapshot {
     pub period_ms: u64,
     /// Restarts counted in the current window.
     pub restarts_in_period: usize,
+    /// When significant children terminating shut it down.
+    #[serde(default)]
+    pub auto_shutdown: AutoShutdown,
     /// Children in start order.
     pub children: Vec<ChildSnapshot>,
 }
@@ -33,13 +37,18 @@ pub struct ChildSnapshot {
     pub kind: ChildKind,
     /// Its restart type.
     pub restart: Restart,
+    /// Whether it counts for the supervisor's auto shutdown.
+    #[serde(default)]
+    pub significant: bool,
     /// ractor's actor id of the running incarnation.
     pub actor_id: Option<String>,
     /// Running, waiting for a restart, or stopped.
     pub status: ChildStatus,
-    /// Restarts since the supervisor started.
+    /// Restarts by the supervisor after an exit, since the supervisor started (a
+    /// `restart_child` on request is not counted).
     pub restarts: u64,
-    /// The last abnormal exit, displayed.
+    /// The last abnormal exit (failure, panic, kill by the supervisor, failed start), displayed;
+    /// normal exits never show here.
     pub last_failure: Option<String>,
     /// A nested supervisor's own snapshot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,7 +69,8 @@ pub enum ChildStatus {
         /// Milliseconds until the restart is attempted.
         in_ms: u64,
     },
-    /// Not running and not going to be restarted (a transient child that exited normally).
+    /// Held but not running and not going to be restarted: a transient child that exited
+    /// normally, a child terminated on request, or one whose start ignored.
     Stopped,
 }
 

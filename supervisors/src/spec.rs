@@ -10,6 +10,7 @@ use std::time::Duration;
 use ractor::{Actor, ActorCell, SpawnErr};
 use serde::{Deserialize, Serialize};
 
+use crate::auto_shutdown::AutoShutdown;
 use crate::backoff::Backoff;
 use crate::error::SpecError;
 use crate::strategy::Strategy;
@@ -18,8 +19,24 @@ use crate::supervisor::Supervisor;
 /// A child's id, unique under its supervisor.
 pub type ChildId = Arc<str>;
 
-/// The future a [`StartFn`] returns: the started child's cell, or why it did not start.
-pub type StartFuture = Pin<Box<dyn Future<Output = Result<ActorCell, SpawnErr>> + Send>>;
+/// What a child's start function did: OTP's `{ok, Pid}` or `ignore`.
+#[derive(Debug, Clone)]
+pub enum Started {
+    /// The child runs as this actor, linked to the supervisor.
+    Running(ActorCell),
+    /// The child chose not to run (OTP's `ignore`): the supervisor records it as not running and
+    /// does not restart it (a temporary child is forgotten). `restart_child` may try again.
+    Ignore,
+}
+
+impl From<ActorCell> for Started {
+    fn from(cell: ActorCell) -> Self {
+        Self::Running(cell)
+    }
+}
+
+/// The future a [`StartFn`] returns: what the start did, or why it failed.
+pub type StartFuture = Pin<Box<dyn Future<Output = Result<Started, SpawnErr>> + Send>>;
 
 /// (Re)starts a child linked to the supervisor it is given (`Actor::spawn_linked(.., supervisor)`).
 /// Called once at start and once per restart.
@@ -78,6 +95,8 @@ pub struct ChildSpec {
     pub backoff: Backoff,
     /// Worker or supervisor.
     pub kind: ChildKind,
+    /// Whether its termination counts for the supervisor's [`AutoShutdown`].
+    pub significant: bool,
 }
 
 impl fmt::Debug for ChildSpec {
@@ -88,24 +107,40 @@ impl fmt::Debug for ChildSpec {
             .field("shutdown", &self.shutdown)
             .field("backoff", &self.backoff)
             .field("kind", &self.kind)
+            .field("significant", &self.significant)
             .finish_non_exhaustive()
     }
 }
 
 impl ChildSpec {
-    /// A permanent worker started by `start` (5 s shutdown, no backoff).
-    pub fn new<F, Fut>(id: impl Into<ChildId>, start: F) -> Self
+    /// A permanent worker started by `start` (5 s shutdown, no backoff). `start` resolves to the
+    /// child's cell, or to a [`Started`] when it may decline to run ([`Started::Ignore`]).
+    pub fn new<F, Fut, S>(id: impl Into<ChildId>, start: F) -> Self
     where
         F: Fn(ActorCell) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<ActorCell, SpawnErr>> + Send + 'static,
+        Fut: Future<Output = Result<S, SpawnErr>> + Send + 'static,
+        S: Into<Started>,
     {
+        Self::from_start(
+            id.into(),
+            Arc::new(move |sup| {
+                let started = start(sup);
+                Box::pin(async move { started.await.map(Into::into) })
+            }),
+        )
+    }
+
+    /// A permanent worker started by a ready-made [`StartFn`] (no conversion layer around its
+    /// future: the common constructors below use it).
+    fn from_start(id: ChildId, start: StartFn) -> Self {
         Self {
-            id: id.into(),
-            start: Arc::new(move |sup| Box::pin(start(sup))),
+            id,
+            start,
             restart: Restart::Permanent,
             shutdown: Shutdown::Timeout(DEFAULT_WORKER_SHUTDOWN),
             backoff: Backoff::none(),
             kind: ChildKind::Worker,
+            significant: false,
         }
     }
 
@@ -116,14 +151,15 @@ impl ChildSpec {
         A: Actor + Clone,
         A::Arguments: Clone + Sync,
     {
-        Self::new(id, move |sup: ActorCell| {
+        let start: StartFn = Arc::new(move |sup: ActorCell| {
             let actor = actor.clone();
             let args = args.clone();
-            async move {
+            Box::pin(async move {
                 let (actor_ref, _join) = A::spawn_linked(None, actor, args, sup).await?;
-                Ok(actor_ref.get_cell())
-            }
-        })
+                Ok(Started::Running(actor_ref.get_cell()))
+            })
+        });
+        Self::from_start(id.into(), start)
     }
 
     /// A permanent nested supervisor running `spec` (waited for on shutdown). Its id is its label
@@ -132,14 +168,15 @@ impl ChildSpec {
         let id: ChildId = id.into();
         let label = Arc::clone(&id);
         let spec = Arc::new(spec);
-        let mut child = Self::new(id, move |sup: ActorCell| {
+        let start: StartFn = Arc::new(move |sup: ActorCell| {
             let label = Arc::clone(&label);
             let spec = SupervisorSpec::clone(&spec);
-            async move {
+            Box::pin(async move {
                 let (sup_ref, _join) = Supervisor::spawn_child(label, spec, sup).await?;
-                Ok(sup_ref.cell())
-            }
+                Ok(Started::Running(sup_ref.cell()))
+            })
         });
+        let mut child = Self::from_start(id, start);
         child.shutdown = Shutdown::Infinity;
         child.kind = ChildKind::Supervisor;
         child
@@ -165,6 +202,31 @@ impl ChildSpec {
         self.backoff = backoff;
         self
     }
+
+    /// The same child, significant for its supervisor's [`AutoShutdown`] or not. Only a transient
+    /// or temporary child may be significant, under a supervisor whose auto shutdown is not
+    /// `never` (checked when the supervisor starts or the child is added).
+    #[must_use]
+    pub fn with_significant(mut self, significant: bool) -> Self {
+        self.significant = significant;
+        self
+    }
+
+    /// Refuses a significant permanent child, and any significant child under `Never`.
+    pub(crate) fn check(&self, auto_shutdown: AutoShutdown) -> Result<(), SpecError> {
+        if !self.significant {
+            return Ok(());
+        }
+        if self.restart == Restart::Permanent {
+            return Err(SpecError::SignificantPermanent(Arc::clone(&self.id)));
+        }
+        if auto_shutdown == AutoShutdown::Never {
+            return Err(SpecError::SignificantWithoutAutoShutdown(Arc::clone(
+                &self.id,
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// OTP's default restart intensity: at most 1 restart ...
@@ -181,6 +243,8 @@ pub struct SupervisorSpec {
     pub intensity: u32,
     /// The sliding window of the restart intensity.
     pub period: Duration,
+    /// Whether significant children terminating shut the supervisor down.
+    pub auto_shutdown: AutoShutdown,
     /// Children started in this order when the supervisor starts, stopped in reverse.
     pub children: Vec<ChildSpec>,
 }
@@ -198,6 +262,7 @@ impl SupervisorSpec {
             strategy,
             intensity: DEFAULT_INTENSITY,
             period: DEFAULT_PERIOD,
+            auto_shutdown: AutoShutdown::Never,
             children: Vec::new(),
         }
     }
@@ -210,6 +275,13 @@ impl SupervisorSpec {
         self
     }
 
+    /// The same spec shutting down when significant children terminate, as `auto_shutdown` says.
+    #[must_use]
+    pub fn with_auto_shutdown(mut self, auto_shutdown: AutoShutdown) -> Self {
+        self.auto_shutdown = auto_shutdown;
+        self
+    }
+
     /// The same spec with one more child (started after the others).
     #[must_use]
     pub fn with_child(mut self, child: ChildSpec) -> Self {
@@ -217,7 +289,7 @@ impl SupervisorSpec {
         self
     }
 
-    /// Refuses duplicate child ids and a zero period.
+    /// Refuses duplicate child ids, a zero period and misplaced significant children.
     pub fn validate(&self) -> Result<(), SpecError> {
         if self.period.is_zero() {
             return Err(SpecError::ZeroPeriod);
@@ -227,6 +299,7 @@ impl SupervisorSpec {
             if !seen.insert(&child.id) {
                 return Err(SpecError::DuplicateChild(Arc::clone(&child.id)));
             }
+            child.check(self.auto_shutdown)?;
         }
         Ok(())
     }

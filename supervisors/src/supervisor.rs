@@ -15,10 +15,12 @@ use crate::handle::SupervisorRef;
 use crate::metrics::describe_metrics;
 use crate::snapshot::{ChildCounts, SupervisorSnapshot};
 use crate::spec::{ChildId, ChildSpec, SupervisorSpec};
-use crate::state::SupervisorState;
+use crate::state::{AfterExit, SupervisorState};
 
 /// Label of a root supervisor spawned without a name.
 const DEFAULT_LABEL: &str = "supervisor";
+/// Start of the stop reason of a supervisor that shut itself down (auto shutdown).
+pub const AUTO_SHUTDOWN_REASON: &str = "auto_shutdown";
 
 /// An OTP-style supervisor running as a ractor actor. Start one with [`Supervisor::spawn`],
 /// [`Supervisor::spawn_linked`] or as a child ([`ChildSpec::supervisor`]); talk to it through
@@ -37,34 +39,44 @@ pub struct SupervisorArguments {
 #[derive(Debug)]
 pub struct SupervisorMsg(Request);
 
+/// Where the answer to a request that may be refused goes.
+pub(crate) type Reply<T> = RpcReplyPort<Result<T, SupervisorError>>;
+
 #[derive(Debug)]
 enum Request {
-    StartChild(ChildSpec, RpcReplyPort<Result<ActorCell, SupervisorError>>),
-    TerminateChild(ChildId, Option<RpcReplyPort<Result<(), SupervisorError>>>),
+    StartChild(ChildSpec, Reply<Option<ActorCell>>),
+    TerminateChild(ChildId, Reply<()>),
+    RestartChild(ChildId, Reply<Option<ActorCell>>),
+    DeleteChild(ChildId, Reply<()>),
+    RemoveChild(ChildId),
+    ResetBackoff(ChildId, Reply<()>),
     Child(ChildId, RpcReplyPort<Option<ActorCell>>),
     Count(RpcReplyPort<ChildCounts>),
     Snapshot(Duration, RpcReplyPort<SupervisorSnapshot>),
-    Restart { token: u64, ids: Vec<ChildId> },
+    Restart(u64),
 }
 
 impl SupervisorMsg {
-    pub(crate) fn restart(token: u64, ids: Vec<ChildId>) -> Self {
-        Self(Request::Restart { token, ids })
+    pub(crate) fn restart(token: u64) -> Self {
+        Self(Request::Restart(token))
     }
-    pub(crate) fn start_child(
-        spec: ChildSpec,
-        reply: RpcReplyPort<Result<ActorCell, SupervisorError>>,
-    ) -> Self {
+    pub(crate) fn start_child(spec: ChildSpec, reply: Reply<Option<ActorCell>>) -> Self {
         Self(Request::StartChild(spec, reply))
     }
-    pub(crate) fn terminate_child(
-        id: ChildId,
-        reply: RpcReplyPort<Result<(), SupervisorError>>,
-    ) -> Self {
-        Self(Request::TerminateChild(id, Some(reply)))
+    pub(crate) fn terminate_child(id: ChildId, reply: Reply<()>) -> Self {
+        Self(Request::TerminateChild(id, reply))
     }
-    pub(crate) fn terminate_child_nowait(id: ChildId) -> Self {
-        Self(Request::TerminateChild(id, None))
+    pub(crate) fn restart_child(id: ChildId, reply: Reply<Option<ActorCell>>) -> Self {
+        Self(Request::RestartChild(id, reply))
+    }
+    pub(crate) fn delete_child(id: ChildId, reply: Reply<()>) -> Self {
+        Self(Request::DeleteChild(id, reply))
+    }
+    pub(crate) fn remove_child(id: ChildId) -> Self {
+        Self(Request::RemoveChild(id))
+    }
+    pub(crate) fn reset_backoff(id: ChildId, reply: Reply<()>) -> Self {
+        Self(Request::ResetBackoff(id, reply))
     }
     pub(crate) fn child(id: ChildId, reply: RpcReplyPort<Option<ActorCell>>) -> Self {
         Self(Request::Child(id, reply))
@@ -181,43 +193,11 @@ impl Actor for Supervisor {
     ) -> Result<(), ActorProcessingErr> {
         let cell = myself.get_cell();
         match msg.0 {
-            Request::StartChild(spec, reply) => {
-                let _ = reply.send(state.add_child(&cell, spec).await);
+            Request::Restart(token) => {
+                let after = state.restart(&cell, token).await?;
+                auto_shutdown(&myself, after);
             }
-            Request::TerminateChild(id, reply) => {
-                let result = state.remove_child(&id).await;
-                match reply {
-                    Some(reply) => {
-                        let _ = reply.send(result);
-                    }
-                    None => {
-                        if let Err(err) = result {
-                            tracing::debug!(supervisor = %state.label(), error = %err, "terminate_child_nowait");
-                        }
-                    }
-                }
-            }
-            Request::Child(id, reply) => {
-                let _ = reply.send(state.child(&id));
-            }
-            Request::Count(reply) => {
-                let _ = reply.send(state.counts());
-            }
-            Request::Snapshot(budget, reply) => {
-                let (snapshot, nested) = state.snapshot(&cell);
-                if nested.is_empty() {
-                    let _ = reply.send(snapshot);
-                } else {
-                    // Ask nested supervisors off the run loop, each within a share of our budget.
-                    tokio::spawn(collect_nested(
-                        snapshot,
-                        nested,
-                        budget.mul_f64(0.75),
-                        reply,
-                    ));
-                }
-            }
-            Request::Restart { token, ids } => state.restart(&cell, token, ids).await?,
+            request => serve(state, &cell, request).await,
         }
         Ok(())
     }
@@ -233,9 +213,67 @@ impl Actor for Supervisor {
         };
         // Exits of incarnations we stopped ourselves (or already replaced) are not ours to handle.
         if let Some(id) = state.child_of(cell.get_id()) {
-            state.handle_exit(&myself.get_cell(), id, reason).await?;
+            let after = state.handle_exit(&myself.get_cell(), id, reason).await?;
+            auto_shutdown(&myself, after);
         }
         Ok(())
+    }
+}
+
+/// Answers an operator's or a caller's request.
+async fn serve(state: &mut SupervisorState, cell: &ActorCell, request: Request) {
+    match request {
+        Request::StartChild(spec, reply) => {
+            let _ = reply.send(state.add_child(cell, spec).await);
+        }
+        Request::TerminateChild(id, reply) => {
+            let _ = reply.send(state.terminate_child(&id).await);
+        }
+        Request::RestartChild(id, reply) => {
+            let _ = reply.send(state.restart_child(cell, &id).await);
+        }
+        Request::DeleteChild(id, reply) => {
+            let _ = reply.send(state.delete_child(&id));
+        }
+        Request::RemoveChild(id) => {
+            if let Err(err) = state.remove_child(&id).await {
+                tracing::debug!(supervisor = %state.label(), error = %err, "remove_child_nowait");
+            }
+        }
+        Request::ResetBackoff(id, reply) => {
+            let _ = reply.send(state.reset_backoff(&id));
+        }
+        Request::Child(id, reply) => {
+            let _ = reply.send(state.child(&id));
+        }
+        Request::Count(reply) => {
+            let _ = reply.send(state.counts());
+        }
+        Request::Snapshot(budget, reply) => {
+            let (snapshot, nested) = state.snapshot(cell);
+            if nested.is_empty() {
+                let _ = reply.send(snapshot);
+            } else {
+                // Ask nested supervisors off the run loop, each within a share of our budget.
+                tokio::spawn(collect_nested(
+                    snapshot,
+                    nested,
+                    budget.mul_f64(0.75),
+                    reply,
+                ));
+            }
+        }
+        Request::Restart(_) => {} // handled by `handle`: it may stop the supervisor
+    }
+}
+
+/// Stops the supervisor normally when auto shutdown says so; `post_stop` then stops the children
+/// in reverse start order. The reason makes it a normal exit for the parent (OTP's `shutdown`).
+fn auto_shutdown(myself: &ActorRef<SupervisorMsg>, after: AfterExit) {
+    if let AfterExit::Shutdown { child } = after {
+        myself.stop(Some(format!(
+            "{AUTO_SHUTDOWN_REASON}: significant child `{child}` terminated"
+        )));
     }
 }
 

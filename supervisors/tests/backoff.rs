@@ -26,7 +26,8 @@ async fn delays_double_up_to_max_and_reset_after_stable_running() {
     let (tx, mut rx) = events();
     let backoff = Backoff::exponential(ms(100), ms(800), 0.0)
         .unwrap()
-        .with_reset_after(Duration::from_secs(2));
+        .with_reset_after(Duration::from_secs(2))
+        .unwrap();
     let (sup, _join) = Supervisor::spawn(None, spec(worker("w", &tx).with_backoff(backoff)))
         .await
         .unwrap();
@@ -122,4 +123,52 @@ async fn jitter_stays_within_the_random_factor() {
         assert!(d >= ms(100) && d <= ms(150), "{d:?}");
     }
     sup.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_manual_reset_brings_the_next_delay_back_to_the_minimum() {
+    let (tx, mut rx) = events();
+    let backoff = Backoff::exponential(ms(100), Duration::from_secs(10), 0.0).unwrap();
+    let (sup, _join) = Supervisor::spawn(None, spec(worker("w", &tx).with_backoff(backoff)))
+        .await
+        .unwrap();
+    take(&mut rx, 1).await;
+
+    let mut crash = async || {
+        send(&sup, "w", Cmd::Panic).await;
+        let crashed = Instant::now();
+        assert_eq!(next_start(&mut rx).await, "w");
+        crashed.elapsed().as_millis()
+    };
+    assert_eq!(
+        [crash().await, crash().await, crash().await],
+        [100, 200, 400]
+    );
+    sup.reset_backoff("w").await.unwrap();
+    assert_eq!(crash().await, 100, "Akka's BackoffSupervisor.Reset");
+    assert_eq!(crash().await, 200);
+
+    assert!(matches!(
+        sup.reset_backoff("nope").await,
+        Err(bulwark_supervisors::SupervisorError::NoSuchChild(_))
+    ));
+    sup.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn settings_that_would_silently_mean_no_backoff_are_refused() {
+    let err = Backoff::exponential(Duration::ZERO, Duration::from_secs(1), 0.0).unwrap_err();
+    assert_eq!(
+        err,
+        bulwark_supervisors::InvalidBackoff::ZeroMin {
+            max: Duration::from_secs(1)
+        }
+    );
+    assert!(Backoff::exponential(ms(1), ms(10), 1.5).is_err());
+    assert!(
+        Backoff::exponential(ms(10), ms(100), 0.0)
+            .unwrap()
+            .with_reset_after(ms(5))
+            .is_err()
+    );
 }

@@ -77,6 +77,7 @@ async fn dynamic_children_follow_the_strategy_and_can_be_terminated() {
     sup.terminate_child("d1").await.unwrap();
     assert_eq!(next(&mut rx).await, Event::Stopped("d1".into()));
     assert!(sup.child("d1").await.unwrap().is_none());
+    sup.delete_child("d1").await.unwrap();
     assert!(
         matches!(sup.terminate_child("d1").await, Err(SupervisorError::NoSuchChild(id)) if &*id == "d1")
     );
@@ -88,9 +89,9 @@ async fn dynamic_children_follow_the_strategy_and_can_be_terminated() {
         ["-d2", "+static", "+d2"]
     );
 
-    sup.terminate_child_nowait("d2").unwrap();
+    sup.remove_child_nowait("d2").unwrap();
     assert_eq!(next(&mut rx).await, Event::Stopped("d2".into()));
-    sup.terminate_child_nowait("unknown").unwrap();
+    sup.remove_child_nowait("unknown").unwrap();
     assert_eq!(sup.count_children().await.unwrap().specs, 1);
     sup.stop().await;
 }
@@ -104,7 +105,7 @@ async fn refused_dynamic_children_are_not_kept() {
     sup.start_child(worker("a", &tx)).await.unwrap();
     take(&mut rx, 1).await;
     assert!(
-        matches!(sup.start_child(worker("a", &tx)).await, Err(SupervisorError::DuplicateChild(id)) if &*id == "a")
+        matches!(sup.start_child(worker("a", &tx)).await, Err(SupervisorError::AlreadyStarted { id, .. }) if &*id == "a")
     );
 
     let refuses = failing_worker("b", &tx, Arc::new(AtomicU32::new(1)));

@@ -11,71 +11,31 @@ use bulwark_supervisors::{
 };
 use common::*;
 use metrics_util::debugging::DebuggingRecorder;
-use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
-use tokio::sync::mpsc;
-
-/// A plain ractor actor that forwards the exit of its children (typed) to the test.
-struct Parent;
-
-impl Actor for Parent {
-    type Msg = ();
-    type State = mpsc::UnboundedSender<ExitReason>;
-    type Arguments = mpsc::UnboundedSender<ExitReason>;
-
-    async fn pre_start(
-        &self,
-        _: ActorRef<()>,
-        tx: Self::Arguments,
-    ) -> Result<Self::State, ActorProcessingErr> {
-        Ok(tx)
-    }
-
-    async fn handle_supervisor_evt(
-        &self,
-        _: ActorRef<()>,
-        event: SupervisionEvent,
-        tx: &mut Self::State,
-    ) -> Result<(), ActorProcessingErr> {
-        if let Some((_, reason)) = ExitReason::from_event(event) {
-            let _ = tx.send(reason);
-        }
-        Ok(())
-    }
-}
 
 #[tokio::test(start_paused = true)]
 async fn exceeding_the_intensity_stops_children_in_reverse_and_fails_to_the_parent() {
-    let (exit_tx, mut exits) = mpsc::unbounded_channel();
-    let (parent, _) = Actor::spawn(None, Parent, exit_tx).await.unwrap();
     let (tx, mut rx) = events();
     let spec = SupervisorSpec::default() // OTP default: 1 restart in 5 s
         .with_child(worker("a", &tx))
         .with_child(worker("b", &tx))
         .with_child(worker("c", &tx));
-    let (sup, join) = Supervisor::spawn_linked(None, spec, parent.get_cell())
-        .await
-        .unwrap();
+    let mut linked = spawn_linked(spec).await;
     take(&mut rx, 3).await;
 
-    send(&sup, "b", Cmd::Panic).await;
+    send(&linked.sup, "b", Cmd::Panic).await;
     assert_eq!(next_start(&mut rx).await, "b");
     tokio::time::advance(Duration::from_secs(4)).await;
-    send(&sup, "b", Cmd::Panic).await;
+    send(&linked.sup, "b", Cmd::Panic).await;
 
     assert_eq!(started_ids(&take(&mut rx, 2).await), ["-c", "-a"]);
-    let reason = exits.recv().await.unwrap();
-    let ExitReason::Failed(err) = reason else {
-        panic!("expected a failure, got {reason:?}")
-    };
-    let err = err
-        .downcast_ref::<SupervisorError>()
-        .expect("typed supervisor error");
+    let reason = next_exit(&mut linked.exits).await;
+    let err = supervisor_error(&reason);
     assert!(
         matches!(err, SupervisorError::IntensityExceeded { child, max_restarts: 1, reason: ExitReason::Failed(_), .. } if &**child == "b"),
         "{err:?}"
     );
-    join.await.unwrap();
-    parent.stop(None);
+    within(linked.join).await.unwrap();
+    linked.parent.stop(None);
 }
 
 #[tokio::test(start_paused = true)]
@@ -87,10 +47,33 @@ async fn restarts_spread_wider_than_the_period_do_not_escalate() {
     for _ in 0..5 {
         send(&sup, "a", Cmd::Fail).await;
         assert_eq!(next_start(&mut rx).await, "a");
-        tokio::time::advance(Duration::from_secs(5)).await;
+        tokio::time::advance(Duration::from_millis(5001)).await;
     }
     assert_eq!(restarts(&sup).await, [("a".to_owned(), 5)]);
     sup.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_exactly_one_period_ago_still_counts() {
+    let (tx, mut rx) = events();
+    let spec = SupervisorSpec::default().with_child(worker("a", &tx)); // 1 restart in 5 s
+    let mut linked = spawn_linked(spec).await;
+    take(&mut rx, 1).await;
+
+    send(&linked.sup, "a", Cmd::Fail).await;
+    assert_eq!(next_start(&mut rx).await, "a");
+    tokio::time::advance(Duration::from_secs(5)).await; // the first restart is exactly 5 s old
+    send(&linked.sup, "a", Cmd::Fail).await;
+
+    let reason = next_exit(&mut linked.exits).await;
+    let err = supervisor_error(&reason);
+    assert!(
+        matches!(err, SupervisorError::IntensityExceeded { .. }),
+        "{err:?}"
+    );
+    within(linked.join).await.unwrap();
+    assert!(rx.try_recv().is_err(), "a was not restarted a second time");
+    linked.parent.stop(None);
 }
 
 #[tokio::test(start_paused = true)]

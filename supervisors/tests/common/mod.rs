@@ -5,8 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use bulwark_supervisors::{ChildSpec, SupervisorRef};
-use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef};
+use bulwark_supervisors::{
+    ChildSpec, ChildStatus, ExitReason, Started, Supervisor, SupervisorError, SupervisorRef,
+    SupervisorSpec,
+};
+use ractor::concurrency::JoinHandle;
+use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 use tokio::sync::mpsc;
 
 /// What a test worker reports.
@@ -27,6 +31,8 @@ pub enum Cmd {
     Fail,
     /// Stop normally (no reason).
     Stop,
+    /// Stop with this reason (`myself.stop(Some(..))`).
+    StopWith(&'static str),
     /// Never return from the handler (cannot be stopped gracefully).
     Hang,
 }
@@ -89,6 +95,10 @@ impl Actor for Worker {
                 myself.stop(None);
                 Ok(())
             }
+            Cmd::StopWith(reason) => {
+                myself.stop(Some(reason.to_owned()));
+                Ok(())
+            }
             Cmd::Hang => std::future::pending().await,
         }
     }
@@ -119,6 +129,47 @@ pub fn failing_worker(
             fail_starts,
         },
     )
+}
+
+/// A test worker child whose start returns [`Started::Ignore`] while `ignore` is > 0 (and
+/// decrements it).
+pub fn ignoring_worker(
+    id: &str,
+    events: &mpsc::UnboundedSender<Event>,
+    ignore: Arc<AtomicU32>,
+) -> ChildSpec {
+    let args = Args {
+        id: id.to_owned(),
+        events: events.clone(),
+        fail_starts: Arc::new(AtomicU32::new(0)),
+    };
+    ChildSpec::new(id, move |sup: ActorCell| {
+        let args = args.clone();
+        let ignore = Arc::clone(&ignore);
+        async move {
+            if ignore
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                return Ok(Started::Ignore);
+            }
+            let (actor, _) = Actor::spawn_linked(None, Worker, args, sup).await?;
+            Ok(Started::Running(actor.get_cell()))
+        }
+    })
+}
+
+/// Awaits `f`, failing the test instead of hanging if it takes longer than 30 s (at once on
+/// paused time, where an idle runtime jumps the clock ahead).
+pub async fn within<F: std::future::Future>(f: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(30), f)
+        .await
+        .expect("timed out")
+}
+
+/// The next exit a [`ExitForwarder`] reported (bounded wait).
+pub async fn next_exit(exits: &mut mpsc::UnboundedReceiver<ExitReason>) -> ExitReason {
+    within(exits.recv()).await.expect("exit channel closed")
 }
 
 /// The next event (bounded wait so a broken test fails instead of hanging).
@@ -164,13 +215,94 @@ pub async fn send(sup: &SupervisorRef, id: &str, cmd: Cmd) -> ActorCell {
     cell
 }
 
+/// One field per child from a snapshot, by id, in start order.
+pub async fn per_child<T>(
+    sup: &SupervisorRef,
+    field: impl Fn(&bulwark_supervisors::ChildSnapshot) -> T,
+) -> Vec<(String, T)> {
+    let snap = sup.snapshot().await.unwrap();
+    snap.children
+        .iter()
+        .map(|c| (c.id.clone(), field(c)))
+        .collect()
+}
+
+/// Status per child from a snapshot, in start order.
+pub async fn statuses(sup: &SupervisorRef) -> Vec<(String, ChildStatus)> {
+    per_child(sup, |c| c.status).await
+}
+
+/// `(id, status)` rows for comparing with [`statuses`].
+pub fn rows(v: &[(&str, ChildStatus)]) -> Vec<(String, ChildStatus)> {
+    v.iter().map(|(id, s)| ((*id).to_owned(), *s)).collect()
+}
+
 /// Restarts per child from a snapshot, in start order.
 pub async fn restarts(sup: &SupervisorRef) -> Vec<(String, u64)> {
-    sup.snapshot()
+    per_child(sup, |c| c.restarts).await
+}
+
+/// A plain ractor actor that forwards the exits of its children (typed) to the test.
+pub struct ExitForwarder;
+
+impl Actor for ExitForwarder {
+    type Msg = ();
+    type State = mpsc::UnboundedSender<ExitReason>;
+    type Arguments = mpsc::UnboundedSender<ExitReason>;
+
+    async fn pre_start(
+        &self,
+        _: ActorRef<()>,
+        tx: Self::Arguments,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        Ok(tx)
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        _: ActorRef<()>,
+        event: SupervisionEvent,
+        tx: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        if let Some((_, reason)) = ExitReason::from_event(event) {
+            let _ = tx.send(reason);
+        }
+        Ok(())
+    }
+}
+
+/// A supervisor running `spec` under an [`ExitForwarder`] parent.
+pub struct Linked {
+    /// The supervisor.
+    pub sup: SupervisorRef,
+    /// Resolves when the supervisor has exited.
+    pub join: JoinHandle<()>,
+    /// The exits its parent sees.
+    pub exits: mpsc::UnboundedReceiver<ExitReason>,
+    /// The parent (stop it at the end).
+    pub parent: ActorRef<()>,
+}
+
+/// Spawns `spec` linked to a fresh [`ExitForwarder`].
+pub async fn spawn_linked(spec: SupervisorSpec) -> Linked {
+    let (tx, exits) = mpsc::unbounded_channel();
+    let (parent, _) = Actor::spawn(None, ExitForwarder, tx).await.unwrap();
+    let (sup, join) = Supervisor::spawn_linked(None, spec, parent.get_cell())
         .await
-        .unwrap()
-        .children
-        .into_iter()
-        .map(|c| (c.id, c.restarts))
-        .collect()
+        .unwrap();
+    Linked {
+        sup,
+        join,
+        exits,
+        parent,
+    }
+}
+
+/// The typed supervisor error a failed supervisor reported to its parent.
+pub fn supervisor_error(reason: &ExitReason) -> &SupervisorError {
+    let ExitReason::Failed(err) = reason else {
+        panic!("expected a failure, got {reason:?}")
+    };
+    err.downcast_ref::<SupervisorError>()
+        .expect("typed supervisor error")
 }
