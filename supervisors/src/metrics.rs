@@ -21,6 +21,12 @@ pub(crate) fn restart(actor: &str) {
     counter!(ACTOR_RESTARTS_TOTAL, "actor" => actor.to_owned()).increment(1);
 }
 
+/// Registers the supervisor's escalation counter at 0 when it starts, so an alert on its first
+/// increase sees the series before the first escalation.
+pub(crate) fn register_supervisor(supervisor: &str) {
+    counter!(SUPERVISOR_ESCALATIONS_TOTAL, "supervisor" => supervisor.to_owned()).increment(0);
+}
+
 pub(crate) fn escalation(supervisor: &str) {
     counter!(SUPERVISOR_ESCALATIONS_TOTAL, "supervisor" => supervisor.to_owned()).increment(1);
 }

@@ -162,6 +162,7 @@ impl Actor for Supervisor {
     ) -> Result<Self::State, ActorProcessingErr> {
         describe_metrics();
         args.spec.validate().map_err(SupervisorError::from)?;
+        crate::metrics::register_supervisor(&args.label);
         let mut state = SupervisorState::new(args.label, &args.spec);
         let cell = myself.get_cell();
         for child in args.spec.children {
