@@ -26,6 +26,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()
         .await?;
     let upstream = runtime.guard("upstream")?;
+    // The workspace builds reqwest without a bundled crypto provider: install rustls' ring first.
+    bulwark_runtime::http::install_default_tls();
     let client = reqwest::Client::new();
     let ctx = CallContext::untracked().with_timeout(Duration::from_secs(2));
     let body = upstream

@@ -12,7 +12,13 @@
 //! - `mpsc_floor`: tokio mpsc + oneshot round trip to a task (the floor for any actor design).
 //!
 //! Group `guarded_call_64`: the same with 64 concurrent callers on a 2-worker runtime
-//! (throughput). After the timed groups, the bench prints heap allocations per call (counted
+//! (throughput).
+//!
+//! Group `pool` (one caller, same trivial operation): `single_dependency`, the guarded call to
+//! one dependency, beside `pool_3_endpoints`, the same call through a pool of three such
+//! endpoints (selection by power of two choices, then the endpoint's guarded call),
+//! `pool_1_endpoint` (the pool's own layer without a choice to make) and
+//! `pool_3_endpoints_hedged`, the pool with hedging on (a 50 ms delay that never fires). After the timed groups, the bench prints heap allocations per call (counted
 //! by a global counting allocator) and the RSS of a 1M-call burst through Bulwark beside a
 //! 1M-message `cast` burst into a ractor mailbox.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -25,6 +31,7 @@ use bulwark_runtime::dependency::{
     BreakerCommand, CallContext, Dependency, DependencyError, DependencyHandle,
 };
 use bulwark_runtime::policy::Policy;
+use bulwark_runtime::pool::{Hedging, Pool};
 use bulwark_runtime::runtime::Runtime;
 use criterion::{Criterion, Throughput, criterion_group};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
@@ -419,7 +426,88 @@ fn report_burst_rss(rt: &tokio::runtime::Runtime, k: &Contestants) {
     );
 }
 
-criterion_group!(benches, single);
+/// Selection overhead: a pool of three endpoints against one dependency, same run.
+fn pool(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (runtime, single, one, pool, hedged) = rt.block_on(async {
+        let runtime = Runtime::builder()
+            .dependency("pool_bench_single", Trivial, Policy::default())
+            .build()
+            .await
+            .unwrap();
+        let single = runtime.handle::<Trivial>("pool_bench_single").unwrap();
+        let pool = Pool::builder("pool_bench")
+            .endpoint("a", Trivial)
+            .endpoint("b", Trivial)
+            .endpoint("c", Trivial)
+            .build(&runtime)
+            .await
+            .unwrap();
+        let one = Pool::builder("pool_bench_one")
+            .endpoint("a", Trivial)
+            .build(&runtime)
+            .await
+            .unwrap();
+        let hedged = Pool::builder("pool_bench_hedged")
+            .endpoint("a", Trivial)
+            .endpoint("b", Trivial)
+            .endpoint("c", Trivial)
+            .hedging(Hedging::fixed(Duration::from_millis(50)))
+            .build(&runtime)
+            .await
+            .unwrap();
+        (runtime, single, one, pool, hedged)
+    });
+    let mut group = c.benchmark_group("pool");
+    group
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_secs(1));
+    group.bench_function("single_dependency", |b| {
+        b.to_async(&rt).iter(|| async {
+            black_box(
+                single
+                    .call(black_box(1), CallContext::untracked())
+                    .await
+                    .unwrap(),
+            )
+        })
+    });
+    group.bench_function("pool_3_endpoints", |b| {
+        b.to_async(&rt).iter(|| async {
+            black_box(
+                pool.call(black_box(1), CallContext::untracked())
+                    .await
+                    .unwrap(),
+            )
+        })
+    });
+    group.bench_function("pool_1_endpoint", |b| {
+        b.to_async(&rt).iter(|| async {
+            black_box(
+                one.call(black_box(1), CallContext::untracked())
+                    .await
+                    .unwrap(),
+            )
+        })
+    });
+    group.bench_function("pool_3_endpoints_hedged", |b| {
+        b.to_async(&rt).iter(|| async {
+            black_box(
+                hedged
+                    .call(black_box(1), CallContext::untracked())
+                    .await
+                    .unwrap(),
+            )
+        })
+    });
+    group.finish();
+    rt.block_on(runtime.shutdown());
+}
+
+criterion_group!(benches, single, pool);
 
 fn main() {
     install_recorder();

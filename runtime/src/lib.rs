@@ -32,9 +32,10 @@
 //! ```
 //!
 //! One concern per module: [`breaker`], [`bulkhead`], [`retry`], [`timeout`], [`fallback`],
-//! [`dependency`] (the actor and the handle), [`registry`] (keyed dependencies), [`layer`] (tower),
-//! [`chaos`] (fault injection), [`policy`] (TOML settings), [`supervision`], [`error`],
-//! [`correlation`], [`telemetry`], [`clock`].
+//! [`dependency`] (the actor and the handle), [`http`] (JSON-over-HTTP dependencies),
+//! [`pool`] (inference pools: balancing, failover, hedging), [`registry`] (keyed dependencies),
+//! [`layer`] (tower), [`chaos`] (fault injection), [`policy`] (TOML settings), [`supervision`],
+//! [`error`], [`correlation`], [`telemetry`], [`clock`].
 
 pub mod breaker;
 pub mod bulkhead;
@@ -45,8 +46,10 @@ pub mod dependency;
 pub mod error;
 pub mod fallback;
 pub mod guard;
+pub mod http;
 pub mod layer;
 pub mod policy;
+pub mod pool;
 pub mod registry;
 pub mod retry;
 pub mod runtime;

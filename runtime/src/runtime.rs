@@ -89,6 +89,9 @@ pub enum RuntimeError {
     },
 }
 
+/// The `dependency` and `endpoint` labels of a duration histogram.
+type HistogramKey = (Arc<str>, Option<Arc<str>>);
+
 struct Registered {
     shared: Arc<Shared>,
     handle: Box<dyn Any + Send + Sync>,
@@ -98,9 +101,9 @@ pub(crate) struct RuntimeInner {
     pub(crate) clock: Clock,
     pub(crate) supervision: Supervision,
     dependencies: RwLock<BTreeMap<String, Registered>>,
-    /// One duration histogram per `dependency` label (a keyed family shares one), rendered at
-    /// scrape time.
-    histograms: std::sync::Mutex<BTreeMap<Arc<str>, Arc<DurationHistogram>>>,
+    /// One duration histogram per `dependency` (and `endpoint`) label set (a keyed family shares
+    /// one), rendered at scrape time.
+    histograms: std::sync::Mutex<BTreeMap<HistogramKey, Arc<DurationHistogram>>>,
 }
 
 /// The running Bulwark runtime: a supervision tree with one actor per dependency.
@@ -283,6 +286,26 @@ impl Runtime {
             .await
     }
 
+    /// Registers and starts one endpoint of an inference pool as `<pool>/<endpoint>`, its
+    /// series labelled `dependency="<pool>", endpoint="<endpoint>"`.
+    pub(crate) async fn add_endpoint<D: Dependency>(
+        &self,
+        pool: &str,
+        endpoint: &str,
+        dependency: D,
+        policy: Policy,
+    ) -> Result<DependencyHandle<D>, RuntimeError> {
+        let name = format!("{pool}/{endpoint}");
+        if self.read().contains_key(&name) {
+            return Err(RuntimeError::Duplicate(name));
+        }
+        let scope = self.metrics_scope_with(pool, Some(endpoint), true);
+        self.start_scoped(name, dependency, policy, None, scope, |h| {
+            Box::new(h.clone())
+        })
+        .await
+    }
+
     /// Registers and starts a closure guard while running (see [`Guard::run`]; also what a
     /// [`GuardLayer`](crate::layer::GuardLayer) is built from).
     pub async fn add_guard(
@@ -355,6 +378,23 @@ impl Runtime {
             return Err(RuntimeError::Duplicate(name));
         }
         let scope = self.metrics_scope(&name, true);
+        self.start_scoped(name, dependency, policy, fallback, scope, stored)
+            .await
+    }
+
+    /// Like [`start_registered`](Self::start_registered), with the metrics labels given.
+    pub(crate) async fn start_scoped<D: Dependency>(
+        &self,
+        name: String,
+        dependency: D,
+        policy: Policy,
+        fallback: Option<FallbackChain<D::Request, D::Response>>,
+        scope: MetricsScope,
+        stored: impl FnOnce(&DependencyHandle<D>) -> Box<dyn Any + Send + Sync>,
+    ) -> Result<DependencyHandle<D>, RuntimeError> {
+        if self.read().contains_key(&name) {
+            return Err(RuntimeError::Duplicate(name));
+        }
         let (handle, shared) = self.new_handle(&name, dependency, policy, fallback, scope)?;
         self.inner
             .supervision
@@ -386,15 +426,29 @@ impl Runtime {
     /// The metrics labels of a dependency, or of every member of a keyed family (`gauges`
     /// false): one duration histogram per label.
     pub(crate) fn metrics_scope(&self, label: &str, gauges: bool) -> MetricsScope {
+        self.metrics_scope_with(label, None, gauges)
+    }
+
+    /// The metrics labels of one endpoint of a pool: `dependency` is the pool, `endpoint` the
+    /// endpoint (one duration histogram per endpoint).
+    pub(crate) fn metrics_scope_with(
+        &self,
+        label: &str,
+        endpoint: Option<&str>,
+        gauges: bool,
+    ) -> MetricsScope {
         let mut histograms = self
             .inner
             .histograms
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let label: Arc<str> = Arc::from(label);
-        let histogram = Arc::clone(histograms.entry(Arc::clone(&label)).or_default());
+        let endpoint: Option<Arc<str>> = endpoint.map(Arc::from);
+        let key = (Arc::clone(&label), endpoint.clone());
+        let histogram = Arc::clone(histograms.entry(key).or_default());
         MetricsScope {
             label,
+            endpoint,
             histogram,
             gauges,
         }
@@ -434,8 +488,8 @@ impl Runtime {
             .histograms
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for (label, histogram) in histograms.iter() {
-            histogram.render(CALL_DURATION_SECONDS, label, &mut out);
+        for ((label, endpoint), histogram) in histograms.iter() {
+            histogram.render(CALL_DURATION_SECONDS, label, endpoint.as_deref(), &mut out);
         }
         out
     }

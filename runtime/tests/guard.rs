@@ -76,6 +76,7 @@ async fn reqwest_errors_are_classified_through_the_guard() {
         .await
         .unwrap();
     let guard = runtime.guard("http").unwrap();
+    bulwark_runtime::http::install_default_tls();
     let client = reqwest::Client::new();
 
     // 503 twice, then 200: retried until it answers.
@@ -123,6 +124,7 @@ async fn a_refused_port_is_transient_and_never_reached_the_server() {
         .await
         .unwrap();
     let guard = runtime.guard("nowhere").unwrap();
+    bulwark_runtime::http::install_default_tls();
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(1))
         .build()

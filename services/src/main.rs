@@ -10,6 +10,8 @@ use bulwark_services::commands;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // reqwest is built without a bundled crypto provider: every client in the process uses ring.
+    bulwark_runtime::http::install_default_tls();
     match commands::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

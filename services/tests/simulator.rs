@@ -17,6 +17,8 @@ async fn start() -> Simulator {
 }
 
 fn client() -> reqwest::Client {
+    // reqwest is built without a bundled crypto provider: install ring before any client.
+    bulwark_runtime::http::install_default_tls();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()

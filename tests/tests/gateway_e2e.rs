@@ -32,6 +32,8 @@ struct Running {
 }
 
 async fn start(router: Router, drain_timeout: Duration) -> Running {
+    // reqwest is built without a bundled crypto provider: install ring before any client.
+    bulwark_runtime::http::install_default_tls();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();

@@ -23,6 +23,7 @@ use crossbeam_utils::CachePadded;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::adaptive::{AdaptiveConfig, AdaptiveLimit, LimitSample};
 use super::{ClassLimits, ClassSnapshot};
 
 /// Why [`Class::acquire`] returned without a slot.
@@ -45,6 +46,8 @@ pub(super) struct Class {
     max_queue: AtomicU32,
     rejected: AtomicU64,
     notify: Notify,
+    /// The limit's own algorithm, when `max_concurrent` adapts to latency.
+    adaptive: AdaptiveLimit,
 }
 
 /// Admits `current + 1` when below `limit`. A compare-and-swap (one RMW when uncontended), so
@@ -76,14 +79,17 @@ impl Drop for QueuePlace<'_> {
 }
 
 impl Class {
-    pub(super) fn new(limits: ClassLimits) -> Self {
+    pub(super) fn new(limits: ClassLimits, adaptive: &AdaptiveConfig) -> Self {
+        let adaptive_limit = AdaptiveLimit::default();
+        let effective = adaptive_limit.configure(adaptive, limits.max_concurrent);
         Self {
             in_flight: CachePadded::new(AtomicU32::new(0)),
             queued: CachePadded::new(AtomicU32::new(0)),
-            max_concurrent: AtomicU32::new(limits.max_concurrent),
+            max_concurrent: AtomicU32::new(effective),
             max_queue: AtomicU32::new(limits.max_queue),
             rejected: AtomicU64::new(0),
             notify: Notify::new(),
+            adaptive: adaptive_limit,
         }
     }
 
@@ -173,13 +179,34 @@ impl Class {
         }
     }
 
-    pub(super) fn resize(&self, limits: ClassLimits) {
-        self.max_concurrent
-            .store(limits.max_concurrent, Ordering::SeqCst);
+    pub(super) fn resize(&self, limits: ClassLimits, adaptive: &AdaptiveConfig) {
+        let effective = self.adaptive.configure(adaptive, limits.max_concurrent);
+        self.max_concurrent.store(effective, Ordering::SeqCst);
         self.max_queue.store(limits.max_queue, Ordering::SeqCst);
         // More room may have appeared: let every registered waiter re-check. (A waiter not yet
         // registered re-checks after registering anyway.)
         self.notify.notify_waiters();
+    }
+
+    /// Feeds a finished call to the adaptive limit (one relaxed load when it is off), and
+    /// applies a new limit when a window closes. Called while the call still holds its slot.
+    #[inline]
+    pub(super) fn measured(&self, sample: LimitSample) {
+        if self.adaptive.is_on() {
+            self.adapt(sample);
+        }
+    }
+
+    #[cold]
+    fn adapt(&self, sample: LimitSample) {
+        let Some(limit) = self.adaptive.sample(sample, self.in_flight()) else {
+            return;
+        };
+        let previous = self.max_concurrent.swap(limit, Ordering::SeqCst);
+        if limit > previous {
+            // Room appeared: let every registered waiter re-check.
+            self.notify.notify_waiters();
+        }
     }
 
     pub(super) fn snapshot(&self) -> ClassSnapshot {

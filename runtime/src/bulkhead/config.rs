@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::Priority;
+use super::adaptive::{AdaptiveAlgorithm, AdaptiveConfig};
 
 /// Limits of one priority class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,18 +26,34 @@ pub enum InvalidBulkheadConfig {
         /// The class.
         priority: Priority,
     },
+    /// The adaptive floor is zero or above a class's maximum.
+    #[error(
+        "bulkhead.adaptive_floor must be between 1 and {priority}.max_concurrent ({max}), got {floor}"
+    )]
+    AdaptiveFloor {
+        /// The floor.
+        floor: u32,
+        /// The class whose maximum is below it.
+        priority: Priority,
+        /// That maximum.
+        max: u32,
+    },
+    /// An adaptive window needs at least one call.
+    #[error("bulkhead.adaptive_min_samples must be at least 1")]
+    AdaptiveSamples,
 }
 
 /// Limits of both classes and how long a caller may wait for a slot. Defaults: critical 32 in
 /// flight + 32 waiting, non-critical 64 + 64 — critical work is rarer but must always find room;
 /// each class has its own capacity — and a wait of at most 1 s (also never past the call's
-/// deadline).
+/// deadline). Limits are fixed unless an adaptive algorithm is chosen ([`AdaptiveConfig`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "RawConfig", into = "RawConfig")]
 pub struct BulkheadConfig {
     critical: ClassLimits,
     non_critical: ClassLimits,
     max_wait: Duration,
+    adaptive: AdaptiveConfig,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -46,6 +63,13 @@ struct RawConfig {
     non_critical: ClassLimits,
     #[serde(with = "humantime_serde")]
     max_wait: Duration,
+    adaptive: AdaptiveAlgorithm,
+    adaptive_floor: u32,
+    #[serde(with = "humantime_serde")]
+    adaptive_window: Duration,
+    adaptive_min_samples: u32,
+    #[serde(with = "humantime_serde")]
+    adaptive_latency: Duration,
 }
 
 impl Default for RawConfig {
@@ -60,6 +84,11 @@ impl From<BulkheadConfig> for RawConfig {
             critical: c.critical,
             non_critical: c.non_critical,
             max_wait: c.max_wait,
+            adaptive: c.adaptive.algorithm,
+            adaptive_floor: c.adaptive.floor,
+            adaptive_window: c.adaptive.window,
+            adaptive_min_samples: c.adaptive.min_samples,
+            adaptive_latency: c.adaptive.latency_threshold,
         }
     }
 }
@@ -71,6 +100,13 @@ impl TryFrom<RawConfig> for BulkheadConfig {
             critical: raw.critical,
             non_critical: raw.non_critical,
             max_wait: raw.max_wait,
+            adaptive: AdaptiveConfig {
+                algorithm: raw.adaptive,
+                floor: raw.adaptive_floor,
+                window: raw.adaptive_window,
+                min_samples: raw.adaptive_min_samples,
+                latency_threshold: raw.adaptive_latency,
+            },
         }
         .build()
     }
@@ -88,6 +124,7 @@ impl Default for BulkheadConfig {
                 max_queue: 64,
             },
             max_wait: Duration::from_secs(1),
+            adaptive: AdaptiveConfig::default(),
         }
     }
 }
@@ -100,7 +137,13 @@ impl BulkheadConfig {
             critical: d.critical,
             non_critical: d.non_critical,
             max_wait: d.max_wait,
+            adaptive: d.adaptive,
         }
+    }
+
+    /// The adaptive-limit settings (off by default).
+    pub fn adaptive(&self) -> &AdaptiveConfig {
+        &self.adaptive
     }
 
     /// Longest a caller waits in the queue for a slot (it never waits past its deadline
@@ -125,6 +168,7 @@ pub struct BulkheadConfigBuilder {
     critical: ClassLimits,
     non_critical: ClassLimits,
     max_wait: Duration,
+    adaptive: AdaptiveConfig,
 }
 
 impl BulkheadConfigBuilder {
@@ -146,8 +190,16 @@ impl BulkheadConfigBuilder {
         self
     }
 
-    /// Validates: each class admits at least one call.
+    /// Lets each class's limit follow latency (see [`AdaptiveConfig`]).
+    pub fn adaptive(mut self, adaptive: AdaptiveConfig) -> Self {
+        self.adaptive = adaptive;
+        self
+    }
+
+    /// Validates: each class admits at least one call; an adaptive floor lies between 1 and
+    /// each class's maximum, and a window needs at least one call.
     pub fn build(self) -> Result<BulkheadConfig, InvalidBulkheadConfig> {
+        let adaptive = self.adaptive;
         for (priority, limits) in [
             (Priority::Critical, self.critical),
             (Priority::NonCritical, self.non_critical),
@@ -155,11 +207,22 @@ impl BulkheadConfigBuilder {
             if limits.max_concurrent == 0 {
                 return Err(InvalidBulkheadConfig::NoConcurrency { priority });
             }
+            if adaptive.is_on() && !(1..=limits.max_concurrent).contains(&adaptive.floor) {
+                return Err(InvalidBulkheadConfig::AdaptiveFloor {
+                    floor: adaptive.floor,
+                    priority,
+                    max: limits.max_concurrent,
+                });
+            }
+        }
+        if adaptive.is_on() && adaptive.min_samples == 0 {
+            return Err(InvalidBulkheadConfig::AdaptiveSamples);
         }
         Ok(BulkheadConfig {
             critical: self.critical,
             non_critical: self.non_critical,
             max_wait: self.max_wait,
+            adaptive,
         })
     }
 }

@@ -19,6 +19,8 @@
 //!   the notes in `class.rs`). A waiter dropped half-way gives its queue place back.
 //! - **Resizing** ([`Bulkhead::resize`]) takes effect at once: growing wakes waiters, shrinking
 //!   lets the calls in flight finish and admits new ones only below the new limit.
+//! - **Adaptive limits** ([`adaptive`], opt-in): a class's effective `max_concurrent` follows
+//!   measured latency (Gradient2 or AIMD) between a floor and the configured maximum.
 //!
 //! ```
 //! use std::time::Duration;
@@ -47,6 +49,7 @@
 //! # }
 //! ```
 
+pub mod adaptive;
 mod class;
 mod config;
 mod error;
@@ -55,6 +58,7 @@ mod priority;
 
 use serde::Serialize;
 
+pub use adaptive::{AdaptiveAlgorithm, AdaptiveConfig, LimitSample};
 use class::{Class, Refusal};
 pub use config::{BulkheadConfig, BulkheadConfigBuilder, ClassLimits, InvalidBulkheadConfig};
 pub use error::BulkheadRejected;
@@ -68,7 +72,7 @@ pub struct ClassSnapshot {
     pub in_flight: u32,
     /// Callers waiting for a slot.
     pub queued: u32,
-    /// Slot limit.
+    /// Slot limit in force (the adaptive limit, when the class adapts).
     pub max_concurrent: u32,
     /// Queue limit.
     pub max_queue: u32,
@@ -96,8 +100,8 @@ impl Bulkhead {
     /// A bulkhead with `config`'s limits.
     pub fn new(config: &BulkheadConfig) -> Self {
         Self {
-            critical: Class::new(config.limits(Priority::Critical)),
-            non_critical: Class::new(config.limits(Priority::NonCritical)),
+            critical: Class::new(config.limits(Priority::Critical), config.adaptive()),
+            non_critical: Class::new(config.limits(Priority::NonCritical), config.adaptive()),
         }
     }
 
@@ -153,16 +157,18 @@ impl Bulkhead {
         self.class(priority).queued()
     }
 
-    /// The limits of `priority`.
+    /// The limits of `priority`; `max_concurrent` is the effective limit (the adaptive one,
+    /// when the class adapts).
     pub fn limits(&self, priority: Priority) -> ClassLimits {
         self.class(priority).limits()
     }
 
     /// New limits at run time. Shrinking lets calls in flight finish; growing wakes waiters.
     pub fn resize(&self, config: &BulkheadConfig) {
-        self.critical.resize(config.limits(Priority::Critical));
+        self.critical
+            .resize(config.limits(Priority::Critical), config.adaptive());
         self.non_critical
-            .resize(config.limits(Priority::NonCritical));
+            .resize(config.limits(Priority::NonCritical), config.adaptive());
     }
 
     /// Occupancy of both classes.

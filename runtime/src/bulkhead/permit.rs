@@ -1,6 +1,7 @@
 //! [`BulkheadPermit`]: one slot, released when dropped.
 
 use super::Priority;
+use super::adaptive::LimitSample;
 use super::class::Class;
 
 /// A slot in the bulkhead; dropping it frees the slot and wakes one waiter of its class.
@@ -24,6 +25,13 @@ impl<'a> BulkheadPermit<'a> {
     /// The class of the slot.
     pub fn priority(&self) -> Priority {
         self.priority
+    }
+
+    /// Releases the slot after telling the class's adaptive limit (if it has one) how the call
+    /// went. Dropping the permit instead releases it without a sample.
+    #[inline]
+    pub fn measured(self, sample: LimitSample) {
+        self.class.measured(sample);
     }
 }
 

@@ -43,8 +43,8 @@ impl From<std::io::Error> for DependencyError {
 
 impl From<reqwest::Error> for DependencyError {
     /// A status error is classified by its status; a connect error is transient and never
-    /// reached the server; a timeout or a broken body is transient; a body that does not decode
-    /// or a request that cannot be built is permanent.
+    /// reached the server; a timeout or a broken body (also one reqwest reports as a decode
+    /// error) is transient; a body that is not the expected JSON is permanent.
     fn from(err: reqwest::Error) -> Self {
         if let Some(status) = err.status() {
             return DependencyError::from_status(status.as_u16(), err);
@@ -53,10 +53,25 @@ impl From<reqwest::Error> for DependencyError {
             DependencyError::transient(err).not_delivered()
         } else if err.is_timeout() || err.is_body() || err.is_request() {
             DependencyError::transient(err)
+        } else if err.is_decode() && !is_json_error(&err) {
+            // reqwest reports a body broken off mid-read (a reset) as a decode error too.
+            DependencyError::transient(err)
         } else {
             DependencyError::permanent(err)
         }
     }
+}
+
+/// Whether a decode error comes from the JSON itself rather than from the connection.
+fn is_json_error(err: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if cause.is::<serde_json::Error>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 #[cfg(test)]

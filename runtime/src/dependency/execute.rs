@@ -21,7 +21,7 @@ use futures::FutureExt;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::bulkhead::{BulkheadPermit, Priority};
+use crate::bulkhead::{BulkheadPermit, LimitSample, Priority};
 use crate::clock::{Clock, Moment};
 use crate::retry::{GiveUpReason, RetryDecision, RetryableFailure};
 use crate::timeout::lazy_timeout;
@@ -190,7 +190,10 @@ where
         )
         .await;
         let end = clock.now();
-        drop(slot);
+        match limit_sample(&result, attempt_start, end) {
+            Some(sample) => slot.measured(sample),
+            None => drop(slot),
+        }
         let origin = Origin::Call {
             first: attempt == 1,
         };
@@ -291,6 +294,27 @@ where
             }
         });
     }
+}
+
+/// What an attempt tells an adaptive bulkhead limit: its latency when it succeeded, a drop when
+/// it timed out or failed transiently (overload), nothing otherwise (a bad request, a panic).
+#[inline]
+fn limit_sample<T, E>(
+    result: &Result<Result<Result<T, DependencyError>, E>, crate::timeout::Elapsed>,
+    start: Moment,
+    end: Moment,
+) -> Option<LimitSample> {
+    let dropped = match result {
+        Ok(Ok(Ok(_))) => false,
+        Ok(Ok(Err(err))) if err.is_transient() => true,
+        Err(_elapsed) => true,
+        Ok(_) => return None,
+    };
+    Some(LimitSample {
+        rtt: end.saturating_duration_since(start),
+        dropped,
+        at: end,
+    })
 }
 
 /// Checks the published breaker state; a refusal is counted and returned as the call's error.

@@ -136,6 +136,19 @@ impl Gate {
             });
     }
 
+    /// Whether a call would be admitted now — closed (or disabled, metrics-only), or half-open
+    /// with a trial permit left — without taking anything: one load, for balancers choosing
+    /// among endpoints. The admission itself may still lose a race for the last permit.
+    #[inline]
+    pub(crate) fn is_admitting(&self) -> bool {
+        let word = Word(self.word.load(Ordering::Acquire));
+        match word.state() {
+            State::Closed | State::Disabled | State::MetricsOnly => true,
+            State::HalfOpen => word.permits() > 0,
+            State::Open | State::ForcedOpen => false,
+        }
+    }
+
     /// The state handles currently see.
     pub(crate) fn state(&self) -> State {
         Word(self.word.load(Ordering::Acquire)).state()
@@ -242,6 +255,22 @@ mod tests {
             0,
             "an ordinary permit holds no trial place"
         );
+    }
+
+    #[test]
+    fn admitting_without_taking() {
+        let gate = gate();
+        assert!(gate.is_admitting());
+        gate.publish(State::HalfOpen, 3, 1, None);
+        assert!(gate.is_admitting());
+        let trial = gate.admit().unwrap();
+        assert!(!gate.is_admitting(), "the only trial permit is taken");
+        gate.return_trial(trial);
+        assert!(gate.is_admitting());
+        gate.publish(State::Open, 4, 0, None);
+        assert!(!gate.is_admitting());
+        gate.publish(State::Disabled, 5, 0, None);
+        assert!(gate.is_admitting());
     }
 
     #[test]

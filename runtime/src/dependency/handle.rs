@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::fallback::{FallbackCause, FallbackChain, FallbackSource};
+use crate::fallback::{Degraded, FallbackCause, FallbackChain, FallbackSource};
 
 use super::context::CallContext;
 use super::controls::Controls;
@@ -178,19 +178,7 @@ impl<D: Dependency> DependencyHandle<D> {
                 match chain.recover(&copy, cause) {
                     Some(degraded) => {
                         self.shared().metrics.fallback(degraded.source.as_str());
-                        tracing::info!(
-                            dependency = %self.name(),
-                            source = %degraded.source,
-                            %cause,
-                            "answered by fallback"
-                        );
-                        Ok(Answer {
-                            value: degraded.value,
-                            source: AnswerSource::Fallback {
-                                source: degraded.source,
-                                cause,
-                            },
-                        })
+                        Ok(fallback_answer(degraded, cause, self.name()))
                     }
                     None => Err(err),
                 }
@@ -209,7 +197,29 @@ impl<D: Dependency> DependencyHandle<D> {
     }
 }
 
-fn fallback_cause(err: &CallError) -> FallbackCause {
+/// A fallback stage's answer as the call's answer (logged; the caller counts it).
+pub(crate) fn fallback_answer<T>(
+    degraded: Degraded<T>,
+    cause: FallbackCause,
+    dependency: &str,
+) -> Answer<T> {
+    tracing::info!(
+        dependency,
+        source = %degraded.source,
+        %cause,
+        "answered by fallback"
+    );
+    Answer {
+        value: degraded.value,
+        source: AnswerSource::Fallback {
+            source: degraded.source,
+            cause,
+        },
+    }
+}
+
+/// The fallback cause a failed call stands for.
+pub(crate) fn fallback_cause(err: &CallError) -> FallbackCause {
     match err {
         CallError::CircuitOpen { .. } => FallbackCause::CircuitOpen,
         CallError::BulkheadFull { .. } => FallbackCause::BulkheadFull,

@@ -67,10 +67,21 @@ impl DurationHistogram {
         (counts, sum)
     }
 
-    /// Appends this histogram's series for `dependency` in Prometheus text format.
-    pub(crate) fn render(&self, name: &str, dependency: &str, out: &mut String) {
+    /// Appends this histogram's series for `dependency` (and `endpoint`, for an endpoint of a
+    /// pool) in Prometheus text format.
+    pub(crate) fn render(
+        &self,
+        name: &str,
+        dependency: &str,
+        endpoint: Option<&str>,
+        out: &mut String,
+    ) {
         let (counts, sum) = self.read();
-        let label = escape(dependency);
+        let mut label = escape(dependency);
+        if let Some(endpoint) = endpoint {
+            label.push_str("\",endpoint=\"");
+            label.push_str(&escape(endpoint));
+        }
         let mut cumulative = 0u64;
         for (i, count) in counts.iter().enumerate() {
             cumulative += count;
@@ -108,7 +119,7 @@ mod tests {
         h.record(2_000_000); // 2 ms
         h.record(60_000_000_000); // 60 s: +Inf only
         let mut out = String::new();
-        h.render("x", "dep\"1", &mut out);
+        h.render("x", "dep\"1", None, &mut out);
         assert!(
             out.contains("x_bucket{dependency=\"dep\\\"1\",le=\"0.0001\"} 1\n"),
             "{out}"
@@ -119,6 +130,18 @@ mod tests {
         assert!(out.contains("x_count{dependency=\"dep\\\"1\"} 3\n"));
         assert!(
             out.contains("x_sum{dependency=\"dep\\\"1\"} 60.00205\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn an_endpoint_is_a_second_label() {
+        let h = DurationHistogram::default();
+        h.record(1_000);
+        let mut out = String::new();
+        h.render("x", "model", Some("a"), &mut out);
+        assert!(
+            out.contains("x_count{dependency=\"model\",endpoint=\"a\"} 1\n"),
             "{out}"
         );
     }

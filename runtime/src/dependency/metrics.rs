@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use metrics::{Counter, Gauge, counter, gauge};
+use metrics::{Counter, Gauge, Label, counter, gauge};
 
 use crate::breaker::State;
 use crate::bulkhead::Priority;
@@ -29,12 +29,12 @@ pub mod names {
     pub const BULKHEAD_IN_FLIGHT: &str = "bulwark_bulkhead_in_flight";
     /// Calls refused by the bulkhead.
     pub const BULKHEAD_REJECTED_TOTAL: &str = "bulwark_bulkhead_rejected_total";
+    /// The concurrency limit in force per bulkhead class (adaptive or fixed).
+    pub const BULKHEAD_LIMIT: &str = "bulwark_bulkhead_limit";
     /// Retries (attempts after the first).
     pub const RETRIES_TOTAL: &str = "bulwark_retries_total";
     /// Retries refused because the retry budget was spent.
     pub const RETRY_BUDGET_EXHAUSTED_TOTAL: &str = "bulwark_retry_budget_exhausted_total";
-    /// Concurrency limit of a bulkhead class (static, or adaptive).
-    pub const BULKHEAD_LIMIT: &str = "bulwark_bulkhead_limit";
     /// Answers given by a fallback.
     pub const FALLBACKS_TOTAL: &str = "bulwark_fallbacks_total";
 }
@@ -53,6 +53,10 @@ pub fn describe() {
         "Circuit breaker state transitions"
     );
     describe_gauge!(names::BULKHEAD_IN_FLIGHT, "Calls holding a bulkhead slot");
+    describe_gauge!(
+        names::BULKHEAD_LIMIT,
+        "Concurrency limit in force per bulkhead class (adaptive or fixed)"
+    );
     describe_counter!(
         names::BULKHEAD_REJECTED_TOTAL,
         "Calls refused by a full bulkhead"
@@ -61,10 +65,6 @@ pub fn describe() {
     describe_counter!(
         names::RETRY_BUDGET_EXHAUSTED_TOTAL,
         "Retries refused because the retry budget was spent"
-    );
-    describe_gauge!(
-        names::BULKHEAD_LIMIT,
-        "Concurrency limit of a bulkhead class"
     );
     describe_counter!(names::FALLBACKS_TOTAL, "Answers served by a fallback");
 }
@@ -126,11 +126,14 @@ pub const CALL_OUTCOMES: [&str; 9] = [
 
 /// How a dependency's series are labelled: by its own name, or — for a member of a keyed
 /// family — by the family's name, so 10,000 keys make one set of series, not 10,000 (per-key
-/// detail stays in snapshots).
+/// detail stays in snapshots). An endpoint of an inference pool is labelled by the pool's name
+/// and its own (`dependency="model", endpoint="a"`).
 #[derive(Debug, Clone)]
 pub(crate) struct MetricsScope {
     /// The `dependency` label.
     pub(crate) label: Arc<str>,
+    /// The `endpoint` label, for an endpoint of a pool.
+    pub(crate) endpoint: Option<Arc<str>>,
     /// The duration histogram, shared by every member of a family.
     pub(crate) histogram: Arc<DurationHistogram>,
     /// Whether gauges of this one dependency are meaningful (not for family members).
@@ -140,7 +143,8 @@ pub(crate) struct MetricsScope {
 /// One dependency's metric handles.
 #[derive(Debug)]
 pub(crate) struct DependencyMetrics {
-    label: Arc<str>,
+    /// `dependency` (and `endpoint`), the labels every series starts with.
+    labels: Vec<Label>,
     calls: [Counter; 9],
     /// Open-circuit refusals since the actor last flushed them into `calls`.
     refused: StripedCounter,
@@ -161,38 +165,47 @@ fn class(priority: Priority) -> usize {
     }
 }
 
+/// `base` followed by `extra`.
+fn with(base: &[Label], extra: &[(&'static str, &'static str)]) -> Vec<Label> {
+    base.iter()
+        .cloned()
+        .chain(extra.iter().map(|(k, v)| Label::new(*k, *v)))
+        .collect()
+}
+
 impl DependencyMetrics {
     pub(crate) fn new(scope: MetricsScope) -> Self {
-        let name = scope.label.to_string();
-        let calls = CallOutcomeLabel::ALL.map(
-            |o| counter!(names::CALLS_TOTAL, "dependency" => name.clone(), "outcome" => o.as_str()),
-        );
+        let mut labels = vec![Label::new("dependency", scope.label.to_string())];
+        if let Some(endpoint) = &scope.endpoint {
+            labels.push(Label::new("endpoint", endpoint.to_string()));
+        }
+        let calls = CallOutcomeLabel::ALL.map(|o| {
+            counter!(
+                names::CALLS_TOTAL,
+                with(&labels, &[("outcome", o.as_str())])
+            )
+        });
         let per_class = |metric: &'static str| {
-            [Priority::Critical, Priority::NonCritical].map(|p| (metric, name.clone(), p.as_str()))
+            [Priority::Critical, Priority::NonCritical]
+                .map(|p| (metric, with(&labels, &[("priority", p.as_str())])))
         };
         Self {
             duration: scope.histogram,
             circuit_state: scope
                 .gauges
-                .then(|| gauge!(names::CIRCUIT_STATE, "dependency" => name.clone())),
-            retries: counter!(names::RETRIES_TOTAL, "dependency" => name.clone()),
-            budget_exhausted: counter!(
-                names::RETRY_BUDGET_EXHAUSTED_TOTAL,
-                "dependency" => name.clone()
-            ),
-            limit: scope.gauges.then(|| {
-                per_class(names::BULKHEAD_LIMIT)
-                    .map(|(m, d, p)| gauge!(m, "dependency" => d, "priority" => p))
-            }),
-            in_flight: scope.gauges.then(|| {
-                per_class(names::BULKHEAD_IN_FLIGHT)
-                    .map(|(m, d, p)| gauge!(m, "dependency" => d, "priority" => p))
-            }),
-            rejected: per_class(names::BULKHEAD_REJECTED_TOTAL)
-                .map(|(m, d, p)| counter!(m, "dependency" => d, "priority" => p)),
+                .then(|| gauge!(names::CIRCUIT_STATE, labels.clone())),
+            retries: counter!(names::RETRIES_TOTAL, labels.clone()),
+            budget_exhausted: counter!(names::RETRY_BUDGET_EXHAUSTED_TOTAL, labels.clone()),
+            in_flight: scope
+                .gauges
+                .then(|| per_class(names::BULKHEAD_IN_FLIGHT).map(|(m, l)| gauge!(m, l))),
+            limit: scope
+                .gauges
+                .then(|| per_class(names::BULKHEAD_LIMIT).map(|(m, l)| gauge!(m, l))),
+            rejected: per_class(names::BULKHEAD_REJECTED_TOTAL).map(|(m, l)| counter!(m, l)),
             calls,
             refused: StripedCounter::default(),
-            label: scope.label,
+            labels,
         }
     }
 
@@ -255,21 +268,16 @@ impl DependencyMetrics {
     }
 
     pub(crate) fn transition(&self, from: State, to: State) {
-        counter!(
-            names::CIRCUIT_TRANSITIONS_TOTAL,
-            "dependency" => self.label.to_string(),
-            "from" => from.as_str(),
-            "to" => to.as_str()
-        )
-        .increment(1);
+        let labels = with(
+            &self.labels,
+            &[("from", from.as_str()), ("to", to.as_str())],
+        );
+        counter!(names::CIRCUIT_TRANSITIONS_TOTAL, labels).increment(1);
     }
 
     pub(crate) fn fallback(&self, source: &str) {
-        counter!(
-            names::FALLBACKS_TOTAL,
-            "dependency" => self.label.to_string(),
-            "source" => source.to_owned()
-        )
-        .increment(1);
+        let mut labels = self.labels.clone();
+        labels.push(Label::new("source", source.to_owned()));
+        counter!(names::FALLBACKS_TOTAL, labels).increment(1);
     }
 }

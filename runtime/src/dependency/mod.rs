@@ -45,6 +45,7 @@ pub use traits::{Dependency, Probe};
 
 pub(crate) use actor::{ActorArgs, DependencyActor};
 pub(crate) use execute::{Attempt, execute};
+pub(crate) use handle::{fallback_answer, fallback_cause};
 pub(crate) use histogram::DurationHistogram;
 pub(crate) use metrics::MetricsScope;
 pub(crate) use shared::Shared;

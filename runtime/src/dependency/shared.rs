@@ -15,7 +15,7 @@ use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
 use crate::breaker::{BreakerSnapshot, CircuitBreaker, State, Transition};
-use crate::bulkhead::{Bulkhead, BulkheadSnapshot};
+use crate::bulkhead::{Bulkhead, BulkheadSnapshot, Priority};
 use crate::clock::{Clock, Moment};
 use crate::error::Timestamp;
 use crate::policy::Policy;
@@ -263,13 +263,17 @@ impl Shared {
         let (state_tx, _) = watch::channel(state);
         let metrics = DependencyMetrics::new(scope);
         metrics.state(state);
+        let bulkhead = Bulkhead::new(&policy.bulkhead);
+        for priority in [Priority::Critical, Priority::NonCritical] {
+            metrics.limit(priority, bulkhead.limits(priority).max_concurrent);
+        }
         Ok(Self {
             gate: CachePadded::new(Gate::new(
                 state,
                 breaker.round(),
                 policy.breaker.slow_call_duration(),
             )),
-            bulkhead: Bulkhead::new(&policy.bulkhead),
+            bulkhead,
             limits: CallLimits::new(&settings),
             settings: ArcSwap::from_pointee(settings),
             outcomes: OutcomeSink::new(OUTCOME_RING),
