@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::Sqlite;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::sql::{SqlStore, Statements};
 use super::{OpenMode, PoolSettings, StoreError, migrations};
@@ -34,6 +34,10 @@ pub async fn open(
         .map_err(StoreError::Failed)?
         .create_if_missing(mode == OpenMode::Primary)
         .journal_mode(SqliteJournalMode::Wal)
+        // WAL with NORMAL sync: a commit survives a process crash (kill -9) and costs no fsync;
+        // only a power loss can drop the last commits. FULL made bursts of registrations queue
+        // behind fsyncs on slow disks (seconds on a CI runner).
+        .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(5));
     let pool_options = SqlitePoolOptions::new()
         .max_connections(pool.max_connections)
