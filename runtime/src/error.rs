@@ -78,6 +78,7 @@ pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
 
 /// The seven error codes of the wire format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     /// Missing, invalid or insufficient credentials (401/403).
@@ -442,6 +443,7 @@ impl<'de> Deserialize<'de> for Timestamp {
 /// assert_eq!(json["correlation_id"], "req-42");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorResponse {
     /// Always `true`.
     pub error: bool,
@@ -456,5 +458,6 @@ pub struct ErrorResponse {
     /// The request's correlation ID.
     pub correlation_id: String,
     /// When the error was produced (RFC 3339, UTC, microseconds).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub timestamp: Timestamp,
 }

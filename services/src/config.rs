@@ -15,6 +15,9 @@
 //! drain_timeout = "10s"
 //! body_limit = 1048576     # bytes
 //! # and the connection limits and TLS: see crate::gateway::config
+//!
+//! [dependencies."auth.store.primary".breaker]   # any part of a dependency's policy
+//! reset_timeout = "10s"                          # (see crate::overrides)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -23,6 +26,7 @@ use bulwark_runtime::telemetry::LogFormat;
 use serde::{Deserialize, Serialize};
 
 use crate::gateway::GatewayConfig;
+use crate::overrides::{self, OverrideError, Overrides};
 
 /// Where durable state lives unless configured.
 pub const DEFAULT_DATA_DIR: &str = "./bulwark-data";
@@ -31,7 +35,7 @@ pub const DEFAULT_DATA_DIR: &str = "./bulwark-data";
 pub const DEFAULT_LOG_FILTER: &str = "info";
 
 /// The whole configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Directory for durable state (databases, job queues).
@@ -40,6 +44,9 @@ pub struct Config {
     pub log: LogConfig,
     /// The HTTP gateway.
     pub server: GatewayConfig,
+    /// Per-dependency policy overrides, by dependency or pool name.
+    #[serde(skip_serializing_if = "Overrides::is_empty")]
+    pub dependencies: Overrides,
 }
 
 impl Default for Config {
@@ -48,6 +55,7 @@ impl Default for Config {
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             log: LogConfig::default(),
             server: GatewayConfig::default(),
+            dependencies: Overrides::new(),
         }
     }
 }
@@ -93,6 +101,9 @@ pub enum ConfigError {
         #[source]
         source: toml::de::Error,
     },
+    /// A `[dependencies]` section is not a valid policy.
+    #[error("invalid dependency override")]
+    Override(#[from] OverrideError),
     /// A value is out of range.
     #[error("invalid config value for `{key}`: {problem}")]
     Invalid {
@@ -135,6 +146,7 @@ impl Config {
                 key: invalid.key,
                 problem: invalid.problem,
             })?;
+        overrides::validate(&self.dependencies)?;
         Ok(())
     }
 }

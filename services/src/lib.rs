@@ -4,7 +4,8 @@
 //! - [`auth`]: users, password hashing, JWT tokens and degraded mode (a library the gateway mounts).
 //! - [`gateway`]: the axum application — correlation IDs, the standard error format for every
 //!   failure (unknown route, wrong method, bad or oversized body, panics), health, graceful shutdown.
-//! - [`config`]: the TOML configuration file and its embedded defaults.
+//! - [`config`]: the TOML configuration file and its embedded defaults; [`overrides`]: the
+//!   per-dependency policy overrides it carries.
 //! - [`cli`] and [`commands`]: argument parsing and what each subcommand does.
 //! - [`chaos`]: chaos scenarios, the open-loop load generator and the report.
 //! - [`simulator`]: simulated upstreams (OpenAI-compatible, Anthropic, inference) on loopback, for
@@ -16,5 +17,6 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod gateway;
+pub mod overrides;
 pub mod sentiment;
 pub mod simulator;

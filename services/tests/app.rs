@@ -25,15 +25,25 @@ async fn boom() -> &'static str {
     panic!("database password is hunter2")
 }
 
-fn test_app(body_limit: usize) -> Router {
-    let state = AppState::new(GatewayConfig {
-        body_limit,
-        ..GatewayConfig::default()
-    });
+async fn test_app(body_limit: usize) -> Router {
+    let state = AppState::new(
+        GatewayConfig {
+            body_limit,
+            ..GatewayConfig::default()
+        },
+        runtime().await,
+    );
     let routes = bulwark_services::gateway::app::routes()
         .route("/echo", post(echo))
         .route("/boom", get(boom));
     build(routes, state)
+}
+
+async fn runtime() -> bulwark_runtime::runtime::Runtime {
+    bulwark_runtime::runtime::Runtime::builder()
+        .build()
+        .await
+        .unwrap()
 }
 
 async fn send(app: Router, req: Request<Body>) -> (Response, Value) {
@@ -55,7 +65,7 @@ fn assert_standard(response: &Response, json: &Value, status: u16, code: &str) {
 
 #[tokio::test]
 async fn livez_answers_ok_with_a_fresh_correlation_id() {
-    let state = AppState::new(GatewayConfig::default());
+    let state = AppState::new(GatewayConfig::default(), runtime().await);
     let req = Request::get("/livez").body(Body::empty()).unwrap();
     let (response, json) = send(app(state), req).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -75,7 +85,7 @@ async fn a_valid_incoming_id_reaches_the_handler_and_comes_back() {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(r#"{"text":"hi"}"#))
         .unwrap();
-    let (response, json) = send(test_app(1024), req).await;
+    let (response, json) = send(test_app(1024).await, req).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(json["correlation_id"], "trace-77");
     assert_eq!(response.headers()["x-correlation-id"], "trace-77");
@@ -90,7 +100,7 @@ async fn invalid_incoming_ids_are_replaced() {
             .header("x-correlation-id", value)
             .body(Body::empty())
             .unwrap();
-        let (response, _) = send(test_app(1024), req).await;
+        let (response, _) = send(test_app(1024).await, req).await;
         let id = response.headers()["x-correlation-id"].to_str().unwrap();
         assert!(uuid_like(id), "{value:?} -> {id}");
     }
@@ -102,7 +112,7 @@ async fn a_panicking_handler_answers_500_without_its_text() {
         .header("x-correlation-id", "p-1")
         .body(Body::empty())
         .unwrap();
-    let app = test_app(1024);
+    let app = test_app(1024).await;
     let (response, json) = send(app.clone(), req).await;
     assert_standard(&response, &json, 500, "SYSTEM_ERROR");
     assert_eq!(json["correlation_id"], "p-1");
@@ -122,7 +132,7 @@ async fn a_chunked_body_over_the_limit_is_cut_off_with_413() {
         .header(header::CONTENT_TYPE, "application/json")
         .body(body)
         .unwrap();
-    let (response, json) = send(test_app(1024), req).await;
+    let (response, json) = send(test_app(1024).await, req).await;
     assert_standard(&response, &json, 413, "VALIDATION_ERROR");
     assert_eq!(
         json["details"]["body"],
@@ -138,7 +148,7 @@ async fn a_wrong_content_type_is_a_validation_error() {
             req = req.header(header::CONTENT_TYPE, value);
         }
         let req = req.body(Body::from(r#"{"text":"hi"}"#)).unwrap();
-        let (response, json) = send(test_app(1024), req).await;
+        let (response, json) = send(test_app(1024).await, req).await;
         assert_standard(&response, &json, 400, "VALIDATION_ERROR");
         assert_eq!(json["details"]["content-type"], "must be application/json");
     }
@@ -147,10 +157,10 @@ async fn a_wrong_content_type_is_a_validation_error() {
 #[tokio::test]
 async fn head_and_unknown_methods_follow_the_rules() {
     let req = Request::head("/livez").body(Body::empty()).unwrap();
-    let (response, _) = send(test_app(1024), req).await;
+    let (response, _) = send(test_app(1024).await, req).await;
     assert_eq!(response.status(), StatusCode::OK);
     let req = Request::delete("/livez").body(Body::empty()).unwrap();
-    let (response, json) = send(test_app(1024), req).await;
+    let (response, json) = send(test_app(1024).await, req).await;
     assert_standard(&response, &json, 405, "RESOURCE_ERROR");
     assert_eq!(response.headers()[header::ALLOW], "GET,HEAD");
     assert_eq!(

@@ -31,6 +31,13 @@ struct Running {
     task: JoinHandle<Result<Shutdown, ServerError>>,
 }
 
+async fn runtime() -> bulwark_runtime::runtime::Runtime {
+    bulwark_runtime::runtime::Runtime::builder()
+        .build()
+        .await
+        .unwrap()
+}
+
 async fn start(router: Router, drain_timeout: Duration) -> Running {
     // reqwest is built without a bundled crypto provider: install ring before any client.
     bulwark_runtime::http::install_default_tls();
@@ -49,7 +56,7 @@ async fn start(router: Router, drain_timeout: Duration) -> Running {
 }
 
 async fn start_app() -> Running {
-    let state = AppState::new(GatewayConfig::default());
+    let state = AppState::new(GatewayConfig::default(), runtime().await);
     start(app(state), Duration::from_secs(10)).await
 }
 
@@ -66,7 +73,7 @@ async fn echo(
 }
 
 async fn start_with_echo() -> Running {
-    let state = AppState::new(GatewayConfig::default());
+    let state = AppState::new(GatewayConfig::default(), runtime().await);
     let routes = bulwark_services::gateway::app::routes().route("/test/echo", post(echo));
     start(build(routes, state), Duration::from_secs(10)).await
 }
@@ -267,7 +274,7 @@ async fn shutdown_lets_the_in_flight_request_finish() {
             "finished"
         }
     });
-    let state = AppState::new(GatewayConfig::default());
+    let state = AppState::new(GatewayConfig::default(), runtime().await);
     let routes = bulwark_services::gateway::app::routes().route("/test/slow", slow);
     let server = start(build(routes, state), Duration::from_secs(10)).await;
 
@@ -297,7 +304,7 @@ async fn the_drain_timeout_bounds_shutdown() {
             std::future::pending::<&'static str>().await
         }
     });
-    let state = AppState::new(GatewayConfig::default());
+    let state = AppState::new(GatewayConfig::default(), runtime().await);
     let routes = bulwark_services::gateway::app::routes().route("/test/hang", hang);
     let server = start(build(routes, state), Duration::from_millis(50)).await;
 

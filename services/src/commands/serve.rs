@@ -5,13 +5,15 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
+use bulwark_runtime::runtime::Runtime;
 use bulwark_runtime::telemetry;
 
 use super::CommandError;
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::config::{Config, ConfigError};
 use crate::gateway::server::{self, Server, ServerError, Shutdown};
-use crate::gateway::{AppState, GatewayConfig, app};
+use crate::gateway::{AppState, GatewayConfig, app, prometheus};
+use crate::overrides;
 
 /// The configuration `serve` runs with: defaults, overridden by the config file, overridden by the
 /// command line.
@@ -60,11 +62,16 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<(), CommandErr
         keep_alive_idle_timeout_ms = millis(edge.keep_alive_idle_timeout),
         "bulwark listening"
     );
-    let state = AppState::new(config.server.clone());
+    let runtime = Runtime::builder().build().await?;
+    overrides::apply(&runtime, &config.dependencies).await?;
+    let state = AppState::builder(config.server.clone(), runtime.clone()).build();
+    let upkeep = prometheus::spawn_upkeep(state.prometheus().clone());
     let outcome = server
         .serve(listener, app(state), server::shutdown_signal())
-        .await?;
-    match outcome {
+        .await;
+    upkeep.abort();
+    runtime.shutdown().await;
+    match outcome? {
         Shutdown::Drained => tracing::info!("stopped"),
         Shutdown::DrainTimedOut => tracing::warn!("stopped with requests still in flight"),
     }

@@ -10,6 +10,17 @@
 //! max_header_bytes = 16384          # larger request heads answer 431
 //! max_connections = 10000           # more wait in the listen backlog
 //! http2 = true                      # h2c, and h2 by ALPN with TLS
+//! request_timeout = "10s"           # every request's deadline; X-Request-Timeout (ms) lowers it
+//!
+//! [server.concurrency]              # requests in flight per route class; full ⇒ fast 503
+//! critical = 1024                   # /livez, /readyz, /metrics, /status, token validation
+//! non_critical = 256                # everything else
+//!
+//! [server.rate_limit]               # per client (X-API-Key, else peer address), per route class
+//! enabled = true
+//! critical = { per_second = 1000, burst = 2000 }
+//! non_critical = { per_second = 100, burst = 200 }
+//! max_clients = 100000              # clients tracked at once; idle ones are forgotten
 //!
 //! [server.tls]                      # optional: serve HTTPS
 //! cert_file = "cert.pem"            # PEM chain, leaf first; re-read on SIGHUP
@@ -45,6 +56,9 @@ pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// Default largest number of open connections.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// Default deadline of every request.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Longest accepted `header_read_timeout` or `keep_alive_idle_timeout`.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
@@ -87,9 +101,80 @@ pub struct GatewayConfig {
     pub max_connections: usize,
     /// Serve HTTP/2 as well as HTTP/1.1: h2c with prior knowledge and, with TLS, h2 by ALPN.
     pub http2: bool,
+    /// Every request's deadline unless the client asks for less with `X-Request-Timeout`.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Requests in flight per route class.
+    pub concurrency: ConcurrencyConfig,
+    /// Request rates per client and route class.
+    pub rate_limit: RateLimitConfig,
     /// Serve HTTPS with this certificate; plain HTTP when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsConfig>,
+}
+
+/// The `[server.concurrency]` section: requests in flight per route class. The critical class
+/// (health, metrics, status, token validation) has its own places, so load on the other routes
+/// never queues it; a full class answers 503 with `Retry-After` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConcurrencyConfig {
+    /// Places for critical routes.
+    pub critical: usize,
+    /// Places for every other route.
+    pub non_critical: usize,
+}
+
+impl Default for ConcurrencyConfig {
+    fn default() -> Self {
+        Self {
+            critical: 1024,
+            non_critical: 256,
+        }
+    }
+}
+
+/// The `[server.rate_limit]` section: a GCRA limiter (governor) per client and route class.
+/// A client is its `X-API-Key` header when present (only a hash of it is kept), else its peer
+/// address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Whether to limit at all.
+    pub enabled: bool,
+    /// Rate of critical routes per client.
+    pub critical: RateConfig,
+    /// Rate of every other route per client.
+    pub non_critical: RateConfig,
+    /// Most clients tracked at once; beyond it, clients idle longest are forgotten first.
+    pub max_clients: usize,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            critical: RateConfig {
+                per_second: 1000,
+                burst: 2000,
+            },
+            non_critical: RateConfig {
+                per_second: 100,
+                burst: 200,
+            },
+            max_clients: 100_000,
+        }
+    }
+}
+
+/// A sustained rate and the burst allowed above it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateConfig {
+    /// Requests per second, sustained.
+    pub per_second: u32,
+    /// Requests allowed at once after a quiet period.
+    pub burst: u32,
 }
 
 /// The `[server.tls]` section: where the PEM certificate chain and private key are.
@@ -113,6 +198,9 @@ impl Default for GatewayConfig {
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             http2: true,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            concurrency: ConcurrencyConfig::default(),
+            rate_limit: RateLimitConfig::default(),
             tls: None,
         }
     }
@@ -133,6 +221,7 @@ impl GatewayConfig {
     /// timeouts. `body_limit` is checked by [`Config::validate`](crate::config::Config::validate).
     pub fn validate(&self) -> Result<(), InvalidSetting> {
         let timeouts = [
+            ("server.request_timeout", self.request_timeout),
             ("server.header_read_timeout", self.header_read_timeout),
             (
                 "server.keep_alive_idle_timeout",
@@ -166,6 +255,33 @@ impl GatewayConfig {
             return Err(invalid(
                 "server.max_connections",
                 "must not be larger than 1000000",
+            ));
+        }
+        if self.concurrency.critical == 0 {
+            return Err(invalid("server.concurrency.critical", "must be at least 1"));
+        }
+        if self.concurrency.non_critical == 0 {
+            return Err(invalid(
+                "server.concurrency.non_critical",
+                "must be at least 1",
+            ));
+        }
+        let rates = [
+            ("server.rate_limit.critical", self.rate_limit.critical),
+            (
+                "server.rate_limit.non_critical",
+                self.rate_limit.non_critical,
+            ),
+        ];
+        for (key, rate) in rates {
+            if rate.per_second == 0 || rate.burst == 0 {
+                return Err(invalid(key, "per_second and burst must be at least 1"));
+            }
+        }
+        if self.rate_limit.max_clients == 0 {
+            return Err(invalid(
+                "server.rate_limit.max_clients",
+                "must be at least 1",
             ));
         }
         Ok(())

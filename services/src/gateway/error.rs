@@ -83,6 +83,38 @@ pub fn respond(body: ErrorResponse) -> Response {
     response
 }
 
+/// `error` in the standard format with extra top-level fields (an object's keys), for answers
+/// that say more than the standard fields can — `/readyz`'s 503 lists its dependencies. The
+/// standard fields always win over an extra key of the same name.
+pub fn respond_with(
+    error: &ServiceError,
+    correlation_id: &CorrelationId,
+    extra: serde_json::Value,
+) -> Response {
+    log(error);
+    let body = error.to_response(correlation_id);
+    let code = body.error_code;
+    let status =
+        StatusCode::from_u16(body.status_code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut json = match extra {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    if let Ok(serde_json::Value::Object(standard)) = serde_json::to_value(&body) {
+        json.extend(standard);
+    }
+    let mut response = (status, Json(json)).into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(correlation_id.as_str()) {
+        headers.insert(HeaderName::from_static(CORRELATION_HEADER), value);
+    }
+    if let Some(secs) = error.retry_after_secs() {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response.extensions_mut().insert(StandardError(code));
+    response
+}
+
 /// Replaces an error response that is not in the standard format (one made by a framework
 /// extractor or a layer rather than by [`ApiError`]) with one that is, keeping its status and its
 /// `Allow` and `Retry-After` headers. The original body is dropped unread: it may hold internals.

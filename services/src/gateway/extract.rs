@@ -1,6 +1,7 @@
 //! Extractors that fail in the standard format.
 //!
 //! - [`Correlation`]: the request's correlation ID (set by [`correlation`](super::correlation)).
+//! - [`RequestContext`]: the [`CallContext`] for guarded calls: correlation ID, deadline, priority.
 //! - [`ApiJson`]: a JSON body. A missing or wrong `Content-Type`, malformed JSON, a missing,
 //!   unknown or wrongly typed field all answer 400 `VALIDATION_ERROR` naming the field in
 //!   `details` (`body` when the problem is not one field's); a body over the limit answers 413.
@@ -14,10 +15,13 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap, header};
 use bulwark_runtime::correlation::CorrelationId;
+use bulwark_runtime::dependency::CallContext;
 use bulwark_runtime::error::ServiceError;
 use serde::de::DeserializeOwned;
 
 use super::ApiError;
+use super::deadline::RequestDeadline;
+use super::edge::RouteClass;
 use super::limits::BodyLimit;
 
 /// The request's correlation ID.
@@ -29,6 +33,44 @@ impl<S: Send + Sync> FromRequestParts<S> for Correlation {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
         Ok(Self(correlation_of(&parts.extensions)))
+    }
+}
+
+/// The [`CallContext`] of the request: its correlation ID, its deadline (see
+/// [`deadline`](super::deadline)) and the bulkhead priority of its route class. Pass it to every
+/// guarded call the handler makes.
+#[derive(Debug, Clone)]
+pub struct RequestContext(pub CallContext);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        let mut ctx = CallContext::new(correlation_of(&parts.extensions))
+            .with_priority(RouteClass::of(&parts.extensions).priority());
+        if let Some(RequestDeadline(deadline)) = parts.extensions.get::<RequestDeadline>() {
+            ctx = ctx.with_deadline(*deadline);
+        }
+        Ok(Self(ctx))
+    }
+}
+
+/// Refuses any query string with 400 `VALIDATION_ERROR`: for routes that take no parameters,
+/// so a typo'd parameter is an error rather than silently ignored.
+#[derive(Debug, Clone, Copy)]
+pub struct NoQuery;
+
+impl<S: Send + Sync> FromRequestParts<S> for NoQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        match parts.uri.query() {
+            None => Ok(Self),
+            Some(_) => Err(ApiError::new(
+                ServiceError::validation_field("query", "this route takes no query parameters"),
+                correlation_of(&parts.extensions),
+            )),
+        }
     }
 }
 

@@ -81,7 +81,11 @@ pub async fn start_server(
 ) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = build(extra, AppState::new(config));
+    let runtime = bulwark_runtime::runtime::Runtime::builder()
+        .build()
+        .await
+        .unwrap();
+    let app = build(extra, AppState::new(config, runtime));
     let (stop, stopped) = oneshot::channel::<()>();
     let shutdown = async move {
         let _ = stopped.await;
