@@ -77,7 +77,7 @@ async fn serve<I>(
         async move {
             let response = match head_limit::check(req.headers(), max_header_bytes) {
                 Some(refusal) => refusal,
-                None => match app.oneshot(req.map(Body::new)).await {
+                None => match app.oneshot(with_peer(req.map(Body::new), peer)).await {
                     Ok(response) => response,
                     Err(infallible) => match infallible {},
                 },
@@ -140,4 +140,12 @@ async fn serve<I>(
             }
         }
     }
+}
+
+/// The request with its peer's address, for extractors and the rate limiter
+/// (`axum::extract::ConnectInfo<SocketAddr>`).
+fn with_peer(mut req: Request<Body>, peer: SocketAddr) -> Request<Body> {
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(peer));
+    req
 }
