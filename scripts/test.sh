@@ -60,5 +60,7 @@ if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
 fi
 
 cargo test --workspace --all-targets
+# The API contract: schemathesis against a real `bulwark serve` (the binary the tests just built).
+bash scripts/schemathesis.sh target/debug/bulwark
 cargo test --workspace --doc
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
