@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# HTTP benchmark (not a test): wrk against the same handlers served bare by axum and through
+# Bulwark's whole gateway, in one run. Prints req/s and p99 per route and the ratio.
+# Usage: bash scripts/bench_http.sh [duration, default 10s] [connections, default 64]
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+DURATION="${1:-10s}"
+CONNECTIONS="${2:-64}"
+if ! command -v wrk >/dev/null 2>&1; then
+    echo "installing: wrk"
+    sudo=()
+    if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends wrk
+fi
+
+cargo build --quiet --release -p bulwark-examples --example http_bench
+OUT="$(mktemp)"
+target/release/examples/http_bench 127.0.0.1:0 127.0.0.1:0 >"$OUT" 2>/dev/null &
+SERVER=$!
+trap 'kill "$SERVER" 2>/dev/null || true; rm -f "$OUT"' EXIT
+for _ in $(seq 1 100); do
+    grep -q "bulwark=" "$OUT" && break
+    sleep 0.1
+done
+BARE="$(sed -n 's/.*bare=\([^ ]*\).*/\1/p' "$OUT")"
+BULWARK="$(sed -n 's/.*bulwark=\([^ ]*\).*/\1/p' "$OUT")"
+
+run() { # name url -> "req/s p99"
+    local text rps p99
+    text="$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$2")"
+    rps="$(awk '/Requests\/sec/ {print $2}' <<<"$text")"
+    p99="$(awk '$1 == "99%" {print $2}' <<<"$text")"
+    printf '%-8s %-9s %12s req/s   p99 %s\n' "$1" "$3" "$rps" "$p99" >&2
+    echo "$rps"
+}
+
+echo "wrk -t2 -c$CONNECTIONS -d$DURATION, same process, same handlers" >&2
+for route in /livez /guarded; do
+    bare="$(run bare "http://$BARE$route" "$route")"
+    full="$(run bulwark "http://$BULWARK$route" "$route")"
+    awk -v b="$bare" -v f="$full" -v r="$route" 'BEGIN {printf "%-18s bulwark/bare = %.2f\n", r, f / b}' >&2
+done
