@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use bulwark_runtime::telemetry::LogFormat;
 use serde::{Deserialize, Serialize};
 
+use crate::auth::AuthConfig;
 use crate::gateway::GatewayConfig;
 use crate::overrides::{self, OverrideError, Overrides};
 
@@ -44,6 +45,8 @@ pub struct Config {
     pub log: LogConfig,
     /// The HTTP gateway.
     pub server: GatewayConfig,
+    /// The auth pipeline.
+    pub auth: AuthConfig,
     /// Per-dependency policy overrides, by dependency or pool name.
     #[serde(skip_serializing_if = "Overrides::is_empty")]
     pub dependencies: Overrides,
@@ -55,6 +58,7 @@ impl Default for Config {
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             log: LogConfig::default(),
             server: GatewayConfig::default(),
+            auth: AuthConfig::default(),
             dependencies: Overrides::new(),
         }
     }
@@ -141,6 +145,12 @@ impl Config {
             });
         }
         self.server
+            .validate()
+            .map_err(|invalid| ConfigError::Invalid {
+                key: invalid.key,
+                problem: invalid.problem,
+            })?;
+        self.auth
             .validate()
             .map_err(|invalid| ConfigError::Invalid {
                 key: invalid.key,

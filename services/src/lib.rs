@@ -6,6 +6,7 @@
 //!   failure (unknown route, wrong method, bad or oversized body, panics), health, graceful shutdown.
 //! - [`config`]: the TOML configuration file and its embedded defaults; [`overrides`]: the
 //!   per-dependency policy overrides it carries.
+//! - [`service`]: the whole service assembled from a [`config::Config`] (what `serve` serves).
 //! - [`cli`] and [`commands`]: argument parsing and what each subcommand does.
 //! - [`chaos`]: chaos scenarios, the open-loop load generator and the report.
 //! - [`simulator`]: simulated upstreams (OpenAI-compatible, Anthropic, inference) on loopback, for
@@ -19,4 +20,5 @@ pub mod config;
 pub mod gateway;
 pub mod overrides;
 pub mod sentiment;
+pub mod service;
 pub mod simulator;

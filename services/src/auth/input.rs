@@ -104,12 +104,13 @@ impl fmt::Debug for Password {
 }
 
 /// `POST /v1/auth/register` and `POST /v1/auth/token` bodies: a username and a password.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
-    /// The username as sent.
+    /// The username as sent: 3–64 characters of `a-z`, `0-9`, `.`, `_`, `-` (case-insensitive).
     pub username: String,
-    /// The password as sent.
+    /// The password as sent: 12–1024 characters to register.
+    #[schema(value_type = String, format = Password)]
     pub password: Password,
 }
 

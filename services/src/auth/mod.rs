@@ -48,6 +48,7 @@ pub mod error;
 pub mod hasher;
 pub mod input;
 pub mod limits;
+pub mod routes;
 pub mod scope;
 pub mod service;
 pub mod store;

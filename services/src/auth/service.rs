@@ -57,25 +57,28 @@ pub enum AuthStartError {
 }
 
 /// `POST /v1/auth/register` answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RegisteredUser {
     /// The (lowercased) username.
     pub username: String,
     /// Granted scopes, space-separated.
+    #[schema(value_type = String)]
     pub scope: Scopes,
 }
 
 /// `POST /v1/auth/token` answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     /// The bearer token.
     #[serde(serialize_with = "expose_token")]
+    #[schema(value_type = String)]
     pub access_token: AccessToken,
     /// Always `Bearer`.
     pub token_type: &'static str,
     /// Seconds until the token expires.
     pub expires_in: u64,
     /// Scopes in the token, space-separated.
+    #[schema(value_type = String)]
     pub scope: Scopes,
     /// `true` when the login was checked against a cached credential (store unavailable).
     pub degraded: bool,
@@ -86,11 +89,12 @@ fn expose_token<S: serde::Serializer>(token: &AccessToken, s: S) -> Result<S::Ok
 }
 
 /// Who a valid token speaks for: `GET /v1/auth/me`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Principal {
     /// The username.
     pub username: String,
     /// Scopes granted now (only `read` while degraded).
+    #[schema(value_type = String)]
     pub scope: Scopes,
     /// `true` while the user store is unavailable.
     pub degraded: bool,

@@ -5,13 +5,12 @@ pub mod serve;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use bulwark_runtime::runtime::RuntimeError;
 use bulwark_runtime::telemetry::TelemetryError;
 
 use crate::cli::{Cli, Command};
 use crate::config::ConfigError;
 use crate::gateway::server::ServerError;
-use crate::overrides::OverrideError;
+use crate::service::StartError;
 
 /// A subcommand failed.
 #[derive(Debug, thiserror::Error)]
@@ -44,12 +43,9 @@ pub enum CommandError {
     /// The server failed while running.
     #[error("server")]
     Server(#[from] ServerError),
-    /// The runtime could not be started.
-    #[error("runtime")]
-    Runtime(#[from] RuntimeError),
-    /// A `[dependencies]` override could not be applied.
-    #[error("dependency overrides")]
-    Overrides(#[from] OverrideError),
+    /// The service could not start.
+    #[error("start")]
+    Start(#[from] StartError),
 }
 
 /// Runs the subcommand `cli` names.

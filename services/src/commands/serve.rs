@@ -5,15 +5,14 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
-use bulwark_runtime::runtime::Runtime;
 use bulwark_runtime::telemetry;
 
 use super::CommandError;
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::config::{Config, ConfigError};
 use crate::gateway::server::{self, Server, ServerError, Shutdown};
-use crate::gateway::{AppState, GatewayConfig, app, prometheus};
-use crate::overrides;
+use crate::gateway::{GatewayConfig, prometheus};
+use crate::service::Service;
 
 /// The configuration `serve` runs with: defaults, overridden by the config file, overridden by the
 /// command line.
@@ -62,15 +61,13 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<(), CommandErr
         keep_alive_idle_timeout_ms = millis(edge.keep_alive_idle_timeout),
         "bulwark listening"
     );
-    let runtime = Runtime::builder().build().await?;
-    overrides::apply(&runtime, &config.dependencies).await?;
-    let state = AppState::builder(config.server.clone(), runtime.clone()).build();
-    let upkeep = prometheus::spawn_upkeep(state.prometheus().clone());
+    let service = Service::start(&config).await?;
+    let upkeep = prometheus::spawn_upkeep(service.state.prometheus().clone());
     let outcome = server
-        .serve(listener, app(state), server::shutdown_signal())
+        .serve(listener, service.router.clone(), server::shutdown_signal())
         .await;
     upkeep.abort();
-    runtime.shutdown().await;
+    service.shutdown().await;
     match outcome? {
         Shutdown::Drained => tracing::info!("stopped"),
         Shutdown::DrainTimedOut => tracing::warn!("stopped with requests still in flight"),

@@ -58,10 +58,24 @@ pub struct Readiness {
     inner: Arc<RwLock<Declared>>,
 }
 
-#[derive(Debug, Default)]
+/// A component's own verdict: `Some(reason)` while it serves degraded.
+pub type Check = Arc<dyn Fn() -> Option<String> + Send + Sync>;
+
+#[derive(Default)]
 struct Declared {
     roles: BTreeMap<String, Role>,
     notes: BTreeMap<String, String>,
+    checks: BTreeMap<String, Check>,
+}
+
+impl std::fmt::Debug for Declared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Declared")
+            .field("roles", &self.roles)
+            .field("notes", &self.notes)
+            .field("checks", &self.checks.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// One dependency in a readiness answer.
@@ -121,6 +135,17 @@ impl Readiness {
         };
     }
 
+    /// Asks `check` at every evaluation whether `component` serves degraded, and why.
+    pub fn check(
+        &self,
+        component: impl Into<String>,
+        check: impl Fn() -> Option<String> + Send + Sync + 'static,
+    ) {
+        self.write()
+            .checks
+            .insert(component.into(), Arc::new(check));
+    }
+
     /// The verdict for these snapshots, at `now` on the runtime's clock.
     pub fn evaluate(&self, snapshots: &[DependencySnapshot], now: Moment) -> ReadinessReport {
         let declared = self.inner.read().unwrap_or_else(PoisonError::into_inner);
@@ -150,10 +175,16 @@ impl Readiness {
         let down = groups
             .values()
             .any(|(role, ready)| role.critical && !role.covered_by_fallback && !ready);
+        let mut notes = declared.notes.clone();
+        for (component, check) in &declared.checks {
+            if let Some(reason) = check() {
+                notes.insert(component.clone(), reason);
+            }
+        }
         let all_ready = dependencies.iter().all(|d| d.ready);
         let status = if down {
             ReadinessStatus::Unavailable
-        } else if all_ready && declared.notes.is_empty() {
+        } else if all_ready && notes.is_empty() {
             ReadinessStatus::Ready
         } else {
             ReadinessStatus::Degraded
@@ -162,7 +193,7 @@ impl Readiness {
             status,
             ready: status != ReadinessStatus::Unavailable,
             dependencies,
-            notes: declared.notes.clone(),
+            notes,
         }
     }
 
