@@ -17,6 +17,7 @@
 pub mod app;
 pub mod config;
 pub mod correlation;
+pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod fallback;
