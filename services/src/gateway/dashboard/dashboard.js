@@ -228,6 +228,11 @@
     return h("div", { class: `stat ${extraClass || ""}` }, h("dt", {}, label), h("dd", {}, value));
   }
 
+  // A label over its value, and an optional second line.
+  function fact(label, value, detail) {
+    return h("div", { class: "fact" }, h("dt", {}, label), h("dd", {}, value, detail ? h("br") : null, detail));
+  }
+
   function badge(state) {
     return h("span", { class: `badge ${stateClass(state)}` },
       h("span", { class: "badge-dot", "aria-hidden": "true" }), stateInfo(state).label);
@@ -275,22 +280,26 @@
         badge(state)),
       h("p", { class: "state-help" }, stateInfo(state).help),
       h("dl", { class: "stats" },
-        stat("Failure rate", pct(rate), rate !== null && rate >= 50 ? "bad" : ""),
+        stat("Failures", pct(rate), rate !== null && rate >= 50 ? "bad" : ""),
         stat("Slow calls", pct(b.slow_call_rate)),
-        stat("Window", `${b.failed}/${b.calls} failed`),
+        stat("Failed/calls", `${b.failed}/${b.calls}`),
         stat("Refused", String(b.not_permitted), b.not_permitted > 0 ? "bad" : "")),
       h("div", { class: "section" },
         h("div", { class: "section-title" }, h("span", {}, "Failure rate"), h("span", { class: "muted" }, `last ${HISTORY} s`)),
-        sparkline(history.get(dep.name) || [])),
+        h("div", { class: "spark-box" },
+          sparkline(history.get(dep.name) || []),
+          h("span", { class: "spark-axis axis-top", "aria-hidden": "true" }, "100 %"),
+          h("span", { class: "spark-axis axis-mid", "aria-hidden": "true" }, "50 %"))),
       h("div", { class: "section" },
         h("div", { class: "section-title" }, h("span", {}, "Bulkhead")),
         gauge("Critical", dep.bulkhead.critical),
         gauge("Non-critical", dep.bulkhead.non_critical)),
       h("dl", { class: "facts" },
-        h("div", {}, h("dt", {}, "Actor"), h("dd", {}, actor, ` · ${dep.actor_restarts} restart${dep.actor_restarts === 1 ? "" : "s"}`)),
-        h("div", {}, h("dt", {}, "Retry budget"), h("dd", {}, `${dep.retry_budget.available} available · ${dep.retry_budget.exhausted_total} refused`)),
-        h("div", {}, h("dt", {}, "Probe"), h("dd", {}, probe)),
-        h("div", {}, h("dt", {}, "Openings"), h("dd", {}, `${b.consecutive_opens} in a row`))),
+        fact("Actor", actor, h("span", { class: "muted" }, `${dep.actor_restarts} restart${dep.actor_restarts === 1 ? "" : "s"}`)),
+        fact("Retry budget", `${dep.retry_budget.available} left`,
+          h("span", { class: dep.retry_budget.exhausted_total > 0 ? "warn" : "muted" }, `${dep.retry_budget.exhausted_total} refused`)),
+        fact("Probe", probe),
+        fact("Openings", `${b.consecutive_opens} in a row`)),
       h("div", { class: "section" },
         h("div", { class: "section-title" }, h("span", {}, "Recent transitions")),
         transitionList(dep.recent_transitions)),
