@@ -15,8 +15,8 @@ use super::edge::priority::{self, EdgeConcurrency};
 use super::edge::rate_limit::{self, EdgeRateLimits};
 use super::readiness::Readiness;
 use super::{
-    GatewayConfig, correlation, fallback, health, http_metrics, limits, openapi, panic, prometheus,
-    status,
+    GatewayConfig, correlation, dashboard, fallback, health, http_metrics, limits, openapi, panic,
+    prometheus, status,
 };
 
 /// What handlers share: the settings, the runtime every pipeline registers its dependencies on,
@@ -149,7 +149,8 @@ pub fn app(state: AppState) -> Router {
     build(routes(), state)
 }
 
-/// The service's own routes (health, status, metrics, API document), without middleware.
+/// The service's own routes (health, status, metrics, API document, the dashboard at `/`),
+/// without middleware.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/livez", get(health::livez))
@@ -157,6 +158,7 @@ pub fn routes() -> Router<AppState> {
         .route("/status", get(status::status))
         .route("/metrics", get(prometheus::metrics))
         .route("/openapi.json", get(openapi::openapi_json))
+        .merge(dashboard::routes())
 }
 
 /// Wraps `routes` in the gateway's fallbacks and middleware, outermost first: correlation, HTTP

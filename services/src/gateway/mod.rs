@@ -26,6 +26,7 @@
 pub mod app;
 pub mod config;
 pub mod correlation;
+pub mod dashboard;
 pub mod deadline;
 pub mod edge;
 pub mod error;

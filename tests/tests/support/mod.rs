@@ -79,13 +79,18 @@ pub async fn start_server(
     config: GatewayConfig,
     extra: Router<AppState>,
 ) -> Running {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let runtime = bulwark_runtime::runtime::Runtime::builder()
         .build()
         .await
         .unwrap();
     let app = build(extra, AppState::new(config, runtime));
+    serve_app(server, app).await
+}
+
+/// Runs `server` with a finished application.
+pub async fn serve_app(server: Server, app: axum::Router) -> Running {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let shutdown = async move {
         let _ = stopped.await;
