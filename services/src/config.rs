@@ -15,11 +15,21 @@
 //! drain_timeout = "10s"
 //! body_limit = 1048576     # bytes
 //! # and the connection limits and TLS: see crate::gateway::config
+//!
+//! [telemetry]
+//! otlp_endpoint = "http://127.0.0.1:4318"   # OTLP/HTTP collector; unset (default): no export
+//! service_name = "bulwark"                  # the service.name of exported spans
+//! filter = "info,bulwark_runtime::dependency=debug"   # which spans are exported
 //! ```
+//!
+//! `[telemetry] otlp_endpoint` turns trace export on: spans per request and per dependency
+//! attempt, sent as OTLP over HTTP (protobuf) to the collector's base URL (`/v1/traces` is
+//! appended when the URL has no path) or to the full URL given. An endpoint that is not an
+//! `http://` or `https://` URL stops `serve` at start with an error.
 
 use std::path::{Path, PathBuf};
 
-use bulwark_runtime::telemetry::LogFormat;
+use bulwark_runtime::telemetry::{LogFormat, TelemetryConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::gateway::GatewayConfig;
@@ -40,6 +50,9 @@ pub struct Config {
     pub log: LogConfig,
     /// The HTTP gateway.
     pub server: GatewayConfig,
+    /// Trace export (`[telemetry]`).
+    #[serde(default)]
+    pub telemetry: TelemetryConfig,
 }
 
 impl Default for Config {
@@ -48,6 +61,7 @@ impl Default for Config {
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             log: LogConfig::default(),
             server: GatewayConfig::default(),
+            telemetry: TelemetryConfig::default(),
         }
     }
 }

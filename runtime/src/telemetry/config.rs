@@ -44,3 +44,20 @@ impl TelemetryConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_from_toml_with_defaults() {
+        let empty: TelemetryConfig = toml::from_str("").unwrap();
+        assert_eq!(empty, TelemetryConfig::default());
+        assert!(empty.otlp_endpoint.is_none());
+        let set: TelemetryConfig =
+            toml::from_str("otlp_endpoint = \"http://127.0.0.1:4318\"\n").unwrap();
+        assert_eq!(set.otlp_endpoint.as_deref(), Some("http://127.0.0.1:4318"));
+        assert_eq!(set.service_name, DEFAULT_SERVICE_NAME);
+        assert!(toml::from_str::<TelemetryConfig>("endpoint = \"x\"\n").is_err());
+    }
+}

@@ -146,20 +146,30 @@ pub fn init_with(
     let env = std::env::var(EnvFilter::DEFAULT_ENV).ok();
     let filter = filter(env.as_deref(), default_filter)?;
     let ansi = format == LogFormat::Text && std::io::stderr().is_terminal();
-    let (traces, guard) = match otlp_endpoint(telemetry)? {
+    let (traces, guard) = match trace_export(telemetry)? {
         None => (None, TelemetryGuard::default()),
-        Some(endpoint) => {
-            let trace_filter = self::trace_filter(&telemetry.filter)?;
-            let provider = otlp::provider(&endpoint, &telemetry.service_name)?;
-            let traces = TraceExport::new(&provider, trace_filter);
-            (Some(traces), TelemetryGuard::exporting(provider))
-        }
+        Some((traces, guard)) => (Some(traces), guard),
     };
     subscriber_with(format, filter, std::io::stderr, ansi, traces)
         .try_init()
         .map_err(TelemetryError::AlreadyInstalled)?;
     std::panic::set_hook(Box::new(panic::log_panic));
     Ok(guard)
+}
+
+/// The trace export `telemetry` asks for, ready to hand to [`subscriber_with`] (for embedders who
+/// install their own subscriber): `None` when `otlp_endpoint` is unset. Checks the endpoint and
+/// the trace filter; with an endpoint, call inside a tokio runtime.
+pub fn trace_export(
+    telemetry: &TelemetryConfig,
+) -> Result<Option<(TraceExport, TelemetryGuard)>, TelemetryError> {
+    let Some(endpoint) = otlp_endpoint(telemetry)? else {
+        return Ok(None);
+    };
+    let filter = trace_filter(&telemetry.filter)?;
+    let provider = otlp::provider(&endpoint, &telemetry.service_name)?;
+    let traces = TraceExport::new(&provider, filter);
+    Ok(Some((traces, TelemetryGuard::exporting(provider))))
 }
 
 /// Parses the filter choosing which spans are exported (`RUST_LOG` syntax; `RUST_LOG` itself does
