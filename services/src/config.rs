@@ -18,11 +18,21 @@
 //!
 //! [dependencies."auth.store.primary".breaker]   # any part of a dependency's policy
 //! reset_timeout = "10s"                          # (see crate::overrides)
+//!
+//! [telemetry]
+//! otlp_endpoint = "http://127.0.0.1:4318"   # OTLP/HTTP collector; unset (default): no export
+//! service_name = "bulwark"                  # the service.name of exported spans
+//! filter = "info,bulwark_runtime::dependency=debug"   # which spans are exported
 //! ```
+//!
+//! `[telemetry] otlp_endpoint` turns trace export on: spans per request and per dependency
+//! attempt, sent as OTLP over HTTP (protobuf) to the collector's base URL (`/v1/traces` is
+//! appended when the URL has no path) or to the full URL given. An endpoint that is not an
+//! `http://` or `https://` URL stops `serve` at start with an error.
 
 use std::path::{Path, PathBuf};
 
-use bulwark_runtime::telemetry::LogFormat;
+use bulwark_runtime::telemetry::{LogFormat, TelemetryConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthConfig;
@@ -50,6 +60,9 @@ pub struct Config {
     /// Per-dependency policy overrides, by dependency or pool name.
     #[serde(skip_serializing_if = "Overrides::is_empty")]
     pub dependencies: Overrides,
+    /// Trace export (`[telemetry]`).
+    #[serde(default)]
+    pub telemetry: TelemetryConfig,
 }
 
 impl Default for Config {
@@ -60,6 +73,7 @@ impl Default for Config {
             server: GatewayConfig::default(),
             auth: AuthConfig::default(),
             dependencies: Overrides::new(),
+            telemetry: TelemetryConfig::default(),
         }
     }
 }

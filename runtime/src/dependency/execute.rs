@@ -176,20 +176,19 @@ where
             return Err(timed_out(shared, attempt - 1));
         };
         ctx.set_attempt(attempt);
-        let span = tracing::debug_span!(
-            "attempt",
-            dependency = %shared.name,
-            attempt,
-            correlation_id = %ctx.correlation_id()
-        );
+        let span = attempt_span(shared, &ctx, &permit, attempt);
         let result = lazy_timeout(
             AssertUnwindSafe(target.attempt(this_req, &ctx))
                 .catch_unwind()
-                .instrument(span),
+                .instrument(span.clone()),
             || (Instant::now() + attempt_timeout).min(deadline.get(clock, &ctx)),
         )
         .await;
         let end = clock.now();
+        if !span.is_disabled() {
+            span.record("outcome", attempt_outcome(&result));
+        }
+        drop(span);
         match limit_sample(&result, attempt_start, end) {
             Some(sample) => slot.measured(sample),
             None => drop(slot),
@@ -293,6 +292,48 @@ where
                 }
             }
         });
+    }
+}
+
+/// The span of one attempt (`dependency.attempt`, at `debug`): dependency, attempt number,
+/// breaker state at admission, correlation ID, and the outcome once known. Disabled (no subscriber,
+/// or filtered out) it costs one callsite check; the breaker state is only read when enabled.
+#[inline]
+fn attempt_span(
+    shared: &Shared,
+    ctx: &CallContext,
+    permit: &CallPermit<'_>,
+    attempt: u32,
+) -> tracing::Span {
+    let span = tracing::debug_span!(
+        "dependency.attempt",
+        dependency = %shared.name,
+        attempt,
+        correlation_id = %ctx.correlation_id(),
+        breaker = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+    );
+    if !span.is_disabled() {
+        let state = if permit.permit().is_trial() {
+            crate::breaker::State::HalfOpen
+        } else {
+            shared.gate.state()
+        };
+        span.record("breaker", state.as_str());
+    }
+    span
+}
+
+/// The `outcome` field of an attempt span.
+fn attempt_outcome<T, E>(
+    result: &Result<Result<Result<T, DependencyError>, E>, crate::timeout::Elapsed>,
+) -> &'static str {
+    match result {
+        Ok(Ok(Ok(_))) => "success",
+        Ok(Ok(Err(err))) if !err.kind().counts_against_dependency() => "rejected_request",
+        Ok(Ok(Err(_))) => "failure",
+        Err(_elapsed) => "timeout",
+        Ok(Err(_panic)) => "panic",
     }
 }
 

@@ -44,4 +44,5 @@ pub mod trace;
 pub use client::{DEFAULT_MAX_RESPONSE_BYTES, HttpDependency, HttpDependencyBuilder};
 pub use error::{HttpError, InvalidHttpConfig};
 pub use request::HttpRequest;
+pub(crate) use tls::client_config as tls_client_config;
 pub use tls::install_default_tls;

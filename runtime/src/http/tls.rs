@@ -10,7 +10,7 @@ use rustls::ClientConfig;
 use rustls_platform_verifier::BuilderVerifierExt;
 
 /// A client TLS configuration for HTTP/1.1.
-pub(super) fn client_config() -> Result<ClientConfig, rustls::Error> {
+pub(crate) fn client_config() -> Result<ClientConfig, rustls::Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?

@@ -1,11 +1,13 @@
 //! The W3C `traceparent` header sent with every attempt.
 //!
-//! Until tracing is exported (a later step wires OpenTelemetry), the trace ID is derived from the
-//! call's correlation ID, so every attempt of one request — and every service that forwards the
-//! same correlation ID — shares one trace: a UUID correlation ID *is* the 128-bit trace ID; any
-//! other text is hashed (FNV-1a, 128 bits) into one. Each attempt gets a fresh random parent
-//! (span) ID. When spans are exported, [`traceparent`] is the one place that will read the
-//! current span's context instead.
+//! When spans are exported (`[telemetry] otlp_endpoint`), the header carries the current span's
+//! OpenTelemetry context — the attempt's `dependency.attempt` span, or the request span when the
+//! trace filter leaves attempts out — so the upstream's spans join the same trace as ours.
+//!
+//! Otherwise the trace ID is derived from the call's correlation ID, so every attempt of one
+//! request — and every service that forwards the same correlation ID — shares one trace: a UUID
+//! correlation ID *is* the 128-bit trace ID; any other text is hashed (FNV-1a, 128 bits) into one.
+//! Each attempt then gets a fresh random parent (span) ID.
 
 use http::HeaderValue;
 
@@ -14,8 +16,12 @@ use crate::dependency::CallContext;
 /// The header's name.
 pub const TRACEPARENT: &str = "traceparent";
 
-/// A `traceparent` value (version 00, sampled) for one attempt of the call in `ctx`.
+/// A `traceparent` value (version 00) for one attempt of the call in `ctx`: the current span's
+/// when it belongs to an exported trace, else one derived from the correlation ID (sampled).
 pub fn traceparent(ctx: &CallContext) -> Option<HeaderValue> {
+    if let Some(value) = crate::telemetry::current_traceparent() {
+        return Some(value);
+    }
     let trace_id = trace_id(ctx.correlation_id().as_str());
     // Zero is invalid for both IDs.
     let span_id = rand::random::<u64>().max(1);

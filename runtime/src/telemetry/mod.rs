@@ -14,6 +14,11 @@
 //!   (reports, `--json`).
 //! - Panics are logged as `ERROR` events through the same subscriber (inside the panicking
 //!   thread's span, so with its correlation ID), instead of the default hook's plain-text stderr.
+//! - **Traces** ([`init_with`]): when [`TelemetryConfig::otlp_endpoint`] is set, an OpenTelemetry
+//!   layer exports spans over OTLP/HTTP (protobuf) — the gateway's `request` span (continuing the
+//!   client's W3C `traceparent`, see [`continue_trace`]) and the guard's `dependency.attempt`
+//!   spans (dependency, attempt, outcome, breaker state, correlation ID). It has its own filter
+//!   ([`TelemetryConfig::filter`]), so logging stays as configured. Unset, no layer is installed.
 //!
 //! # Secrets are never logged
 //!
@@ -27,11 +32,16 @@
 //!
 //! One concern per file: `format.rs` ([`LogFormat`]), `correlation.rs` (the layer that remembers
 //! each span's correlation ID), `json.rs` (the JSON lines writer and its redaction), `panic.rs`
-//! (the panic hook); this file builds the filter and installs the subscriber.
+//! (the panic hook), `config.rs` ([`TelemetryConfig`]), `otlp.rs` (the exporter and its
+//! [`TelemetryGuard`]), `propagation.rs` (W3C trace context in and out); this file builds the
+//! filters and installs the subscriber.
+mod config;
 mod correlation;
 mod format;
 mod json;
+mod otlp;
 mod panic;
+mod propagation;
 
 use std::io::IsTerminal;
 
@@ -41,8 +51,11 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
+pub use config::{DEFAULT_SERVICE_NAME, DEFAULT_TRACE_FILTER, TelemetryConfig};
 pub use correlation::CorrelationLayer;
 pub use format::{LogFormat, ParseLogFormatError};
+pub use otlp::{TelemetryGuard, TraceExport, otlp_endpoint};
+pub use propagation::{continue_trace, current_traceparent};
 
 use json::JsonLines;
 
@@ -64,6 +77,50 @@ pub enum TelemetryError {
     /// Another global subscriber is already installed.
     #[error("a global tracing subscriber is already installed")]
     AlreadyInstalled(#[source] tracing_subscriber::util::TryInitError),
+    /// `[telemetry] otlp_endpoint` is not a URL.
+    #[error("invalid `telemetry.otlp_endpoint` {endpoint:?}")]
+    InvalidEndpoint {
+        /// The configured text.
+        endpoint: String,
+        /// The parser's complaint.
+        #[source]
+        source: url::ParseError,
+    },
+    /// `[telemetry] otlp_endpoint` is a URL but not an `http` or `https` one with a host.
+    #[error(
+        "unsupported `telemetry.otlp_endpoint` {endpoint:?}: expected an http:// or https:// URL"
+    )]
+    UnsupportedEndpoint {
+        /// The configured text.
+        endpoint: String,
+    },
+    /// The trace filter (`[telemetry] filter`) does not parse.
+    #[error("invalid `telemetry.filter` {filter:?}")]
+    InvalidTraceFilter {
+        /// The offending directive text.
+        filter: String,
+        /// The parser's complaint.
+        #[source]
+        source: tracing_subscriber::filter::ParseError,
+    },
+    /// Trace export must be started inside a tokio runtime (its batch processor is a task).
+    #[error("trace export must be started inside a tokio runtime")]
+    NoRuntime,
+    /// The TLS configuration of the exporter's client could not be built.
+    #[error("cannot set up TLS for the OTLP exporter")]
+    Tls(#[source] rustls::Error),
+    /// The exporter's HTTP client could not be built.
+    #[error("cannot build the OTLP exporter's HTTP client")]
+    Client(#[source] reqwest::Error),
+    /// The OTLP exporter refused its configuration.
+    #[error("cannot build the OTLP span exporter")]
+    Exporter(#[source] opentelemetry_otlp::ExporterBuildError),
+    /// Flushing or stopping the exporter failed (spans may be lost).
+    #[error("trace export did not shut down cleanly")]
+    Shutdown(#[source] opentelemetry_sdk::error::OTelSdkError),
+    /// The task stopping the exporter was cancelled or panicked.
+    #[error("trace export shutdown was interrupted")]
+    ShutdownInterrupted,
 }
 
 /// Installs the process-wide subscriber writing to standard error, and a panic hook that logs
@@ -72,14 +129,58 @@ pub enum TelemetryError {
 /// `default_filter` (e.g. `"info"` or `"info,bulwark_runtime=debug"`) applies unless `RUST_LOG`
 /// is set and non-empty.
 pub fn init(format: LogFormat, default_filter: &str) -> Result<(), TelemetryError> {
+    // Without an endpoint the guard holds nothing.
+    let _guard = init_with(format, default_filter, &TelemetryConfig::default())?;
+    Ok(())
+}
+
+/// [`init`], plus trace export when `telemetry.otlp_endpoint` is set. Everything is checked
+/// before anything is installed: an invalid endpoint or trace filter is an error here, never a
+/// silent lack of traces. With export, call inside a tokio runtime and keep the returned guard
+/// until exit ([`TelemetryGuard::shutdown`] flushes the last spans).
+pub fn init_with(
+    format: LogFormat,
+    default_filter: &str,
+    telemetry: &TelemetryConfig,
+) -> Result<TelemetryGuard, TelemetryError> {
     let env = std::env::var(EnvFilter::DEFAULT_ENV).ok();
     let filter = filter(env.as_deref(), default_filter)?;
     let ansi = format == LogFormat::Text && std::io::stderr().is_terminal();
-    subscriber(format, filter, std::io::stderr, ansi)
+    let (traces, guard) = match trace_export(telemetry)? {
+        None => (None, TelemetryGuard::default()),
+        Some((traces, guard)) => (Some(traces), guard),
+    };
+    subscriber_with(format, filter, std::io::stderr, ansi, traces)
         .try_init()
         .map_err(TelemetryError::AlreadyInstalled)?;
     std::panic::set_hook(Box::new(panic::log_panic));
-    Ok(())
+    Ok(guard)
+}
+
+/// The trace export `telemetry` asks for, ready to hand to [`subscriber_with`] (for embedders who
+/// install their own subscriber): `None` when `otlp_endpoint` is unset. Checks the endpoint and
+/// the trace filter; with an endpoint, call inside a tokio runtime.
+pub fn trace_export(
+    telemetry: &TelemetryConfig,
+) -> Result<Option<(TraceExport, TelemetryGuard)>, TelemetryError> {
+    let Some(endpoint) = otlp_endpoint(telemetry)? else {
+        return Ok(None);
+    };
+    let filter = trace_filter(&telemetry.filter)?;
+    let provider = otlp::provider(&endpoint, &telemetry.service_name)?;
+    let traces = TraceExport::new(&provider, filter);
+    Ok(Some((traces, TelemetryGuard::exporting(provider))))
+}
+
+/// Parses the filter choosing which spans are exported (`RUST_LOG` syntax; `RUST_LOG` itself does
+/// not change it).
+pub fn trace_filter(text: &str) -> Result<EnvFilter, TelemetryError> {
+    EnvFilter::builder()
+        .parse(text)
+        .map_err(|source| TelemetryError::InvalidTraceFilter {
+            filter: text.to_owned(),
+            source,
+        })
 }
 
 /// Builds the filter: `env` (the value of `RUST_LOG`) when set and non-empty, else `default`.
@@ -108,11 +209,42 @@ pub fn subscriber<W>(
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    type Base = tracing_subscriber::layer::Layered<
-        CorrelationLayer,
-        tracing_subscriber::layer::Layered<EnvFilter, Registry>,
-    >;
-    let output: Box<dyn Layer<Base> + Send + Sync> = match format {
+    subscriber_with(format, filter, writer, ansi, None)
+}
+
+/// [`subscriber`] with an optional OpenTelemetry layer ([`TraceExport`]).
+///
+/// The log output and the trace layer each have their own filter (per-layer filtering): a span
+/// exists only when one of them wants it, so logging at `info` never creates the `debug`
+/// attempt spans unless they are exported. With `traces` absent, no OpenTelemetry layer exists.
+pub fn subscriber_with<W>(
+    format: LogFormat,
+    filter: EnvFilter,
+    writer: W,
+    ansi: bool,
+    traces: Option<TraceExport>,
+) -> impl Subscriber + Send + Sync + 'static
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let logs = CorrelationLayer.and_then(output(format, writer, ansi));
+    let traces = traces.map(|t| {
+        tracing_opentelemetry::layer()
+            .with_tracer(t.tracer)
+            .with_filter(t.filter)
+    });
+    Registry::default()
+        .with(logs.with_filter(filter))
+        .with(traces)
+}
+
+/// The log writer of `format`.
+fn output<S, W>(format: LogFormat, writer: W, ansi: bool) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    match format {
         LogFormat::Json => Box::new(
             tracing_subscriber::fmt::layer()
                 .event_format(JsonLines)
@@ -123,11 +255,7 @@ where
                 .with_ansi(ansi)
                 .with_writer(writer),
         ),
-    };
-    Registry::default()
-        .with(filter)
-        .with(CorrelationLayer)
-        .with(output)
+    }
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ pub fn resolve(global: &GlobalArgs, args: &ServeArgs) -> Result<Config, ConfigEr
 /// Starts logging, prepares the data directory, binds and serves until a shutdown signal.
 pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<(), CommandError> {
     let config = resolve(global, args)?;
-    telemetry::init(config.log.format, &config.log.filter)?;
+    let _traces = telemetry::init_with(config.log.format, &config.log.filter, &config.telemetry)?;
     std::fs::create_dir_all(&config.data_dir).map_err(|source| CommandError::DataDir {
         path: config.data_dir.clone(),
         source,

@@ -3,7 +3,8 @@
 //! It takes the `X-Correlation-ID` header when it is valid (1–128 printable ASCII characters; a
 //! non-ASCII header value counts as invalid), otherwise makes a fresh UUID v7; stores the ID in the
 //! request's extensions (see [`Correlation`](super::Correlation)); runs the request inside a
-//! `request` span with the `correlation_id` field, so every log line of the request carries it;
+//! `request` span with the `correlation_id` field, so every log line of the request carries it
+//! (when traces are exported, the span continues the client's W3C `traceparent`, if valid);
 //! turns error responses not yet in the standard format into it
 //! ([`standardize`](super::error::standardize())); sets the ID on the response header; and logs one
 //! line per request (method, path without query string, status, duration — never bodies or
@@ -16,6 +17,7 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use bulwark_runtime::correlation::{CORRELATION_HEADER, CorrelationId};
+use bulwark_runtime::telemetry;
 use tracing::Instrument;
 
 use super::error::standardize;
@@ -34,6 +36,7 @@ pub async fn correlate(mut req: Request, next: Next) -> Response {
         method = %method,
         path = %path,
     );
+    telemetry::continue_trace(&span, req.headers());
     async move {
         let started = Instant::now();
         let response = next.run(req).await;
