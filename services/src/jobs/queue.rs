@@ -319,17 +319,22 @@ fn repeat(existing: &JobRecord, request_hash: &str) -> Result<Submitted, JobErro
     })
 }
 
-/// Deletes finished jobs past their retention and re-reads the outstanding count, every
-/// [`JANITOR_PERIOD`] until the queue stops.
+/// Every [`JANITOR_PERIOD`] until the queue stops: deletes finished jobs past their retention
+/// and re-reads the outstanding count. The count is replaced only if no admission or release
+/// happened during the read, so a job accepted meanwhile is never forgotten by the bound.
 async fn janitor(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let retention = i64::try_from(shared.config.retention.as_millis()).unwrap_or(i64::MAX);
+    let count = |r| match r {
+        JobReply::Count(n) => Some(n),
+        _ => None,
+    };
     loop {
+        tokio::select! {
+            _ = stop.wait_for(|stopped| *stopped) => return,
+            () = tokio::time::sleep(JANITOR_PERIOD) => {}
+        }
         let before = now_ms().saturating_sub(retention);
         let ctx = CallContext::untracked();
-        let count = |r| match r {
-            JobReply::Count(n) => Some(n),
-            _ => None,
-        };
         match shared.call(JobOp::Purge(before), ctx.clone(), count).await {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "expired jobs deleted"),
@@ -338,12 +343,17 @@ async fn janitor(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 "expired jobs not deleted"
             ),
         }
-        if let Ok(n) = shared.call(JobOp::Outstanding, ctx, count).await {
-            shared.outstanding.store(n, Ordering::Release);
-        }
-        tokio::select! {
-            _ = stop.wait_for(|stopped| *stopped) => return,
-            () = tokio::time::sleep(JANITOR_PERIOD) => {}
+        let seen = shared.outstanding.load(Ordering::Acquire);
+        if let Ok(n) = shared.call(JobOp::Outstanding, ctx, count).await
+            && n != seen
+        {
+            let replaced = shared
+                .outstanding
+                .compare_exchange(seen, n, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok();
+            if replaced {
+                tracing::info!(counted = seen, stored = n, "outstanding jobs re-read");
+            }
         }
     }
 }
