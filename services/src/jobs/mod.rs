@@ -8,7 +8,8 @@
 //! - [`store`]: the SQLite store (`<data_dir>/jobs.sqlite`) and its Bulwark dependency;
 //! - [`queue`]: [`JobQueue`] — bounded admission, status, start-up recovery, graceful stop;
 //! - `worker`: claim, process, write once; [`processor`]: the processing seam;
-//! - [`error`]: how failures reach the wire; [`routes`]: the HTTP routes.
+//! - [`error`]: how failures reach the wire; [`routes`]: the HTTP routes; [`metrics`]: the
+//!   `bulwark_jobs_*` series.
 //!
 //! ```
 //! use bulwark_runtime::prelude::*;
@@ -40,6 +41,7 @@
 pub mod config;
 pub mod error;
 pub mod input;
+pub mod metrics;
 pub mod model;
 pub mod processor;
 pub mod queue;

@@ -25,7 +25,7 @@ use super::input::CheckedRequest;
 use super::model::{JobId, JobRecord, JobStatus, NewJob, now_ms};
 use super::processor::JobProcessor;
 use super::store::{Inserted, JobOp, JobReply, JobStore, JobStoreDependency, JobStoreError};
-use super::worker;
+use super::{metrics, worker};
 
 /// How often the janitor deletes expired jobs and re-reads the outstanding count.
 const JANITOR_PERIOD: Duration = Duration::from_secs(60);
@@ -83,9 +83,12 @@ impl Shared {
 
     /// One job fewer is outstanding.
     pub(super) fn release(&self) {
-        let _ = self
+        if let Ok(was) = self
             .outstanding
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+        {
+            metrics::outstanding(was.saturating_sub(1));
+        }
     }
 
     pub(super) fn in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<usize, (JobId, u32)>> {
@@ -165,6 +168,7 @@ impl JobQueue {
         request: CheckedRequest,
     ) -> Result<Submitted, JobError> {
         if *self.stop.borrow() {
+            metrics::rejected("stopping");
             return Err(JobError::Stopping);
         }
         if let Some(key) = &request.idempotency_key {
@@ -196,6 +200,7 @@ impl JobQueue {
             .await;
         match inserted {
             Ok(Inserted::Created) => {
+                metrics::accepted();
                 self.shared.wake.notify_one();
                 Ok(Submitted {
                     id: job.id,
@@ -295,8 +300,11 @@ impl JobQueue {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < max).then_some(n + 1)
             })
-            .map(drop)
-            .map_err(|_| JobError::QueueFull { max_queued: max })
+            .map(|was| metrics::outstanding(was + 1))
+            .map_err(|_| {
+                metrics::rejected("full");
+                JobError::QueueFull { max_queued: max }
+            })
     }
 }
 
@@ -328,6 +336,7 @@ async fn janitor(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         JobReply::Count(n) => Some(n),
         _ => None,
     };
+    metrics::outstanding(shared.outstanding.load(Ordering::Acquire));
     loop {
         tokio::select! {
             _ = stop.wait_for(|stopped| *stopped) => return,
@@ -355,5 +364,7 @@ async fn janitor(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 tracing::info!(counted = seen, stored = n, "outstanding jobs re-read");
             }
         }
+        // Also after a start that ran before the metrics recorder was installed.
+        metrics::outstanding(shared.outstanding.load(Ordering::Acquire));
     }
 }

@@ -18,6 +18,7 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use super::error::JobError;
+use super::metrics;
 use super::model::{ClaimedJob, now_ms};
 use super::processor::{JobProcessor, ProcessError};
 use super::queue::Shared;
@@ -206,6 +207,9 @@ async fn write(shared: &Shared, ctx: &CallContext, job: &ClaimedJob, outcome: Ou
         Ok(Finish::Written) => {
             if terminal {
                 shared.release();
+                metrics::finished(if what == "done" { "done" } else { "failed" });
+            } else {
+                metrics::retried();
             }
             tracing::info!(outcome = what, "job written");
         }

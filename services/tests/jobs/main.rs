@@ -5,6 +5,7 @@
 
 mod support;
 
+mod failures;
 mod http;
 mod kill;
 mod recovery;
