@@ -104,11 +104,13 @@ impl JobStoreDependency {
 }
 
 impl From<JobStoreError> for DependencyError {
-    /// An unavailable store is a transient failure (retried, counted by the breaker); other
-    /// failures are permanent. Neither carries a job's text.
+    /// An unavailable store (or a key freed during the insert) is a transient failure (retried,
+    /// counted by the breaker); other failures are permanent. Neither carries a job's text.
     fn from(error: JobStoreError) -> Self {
         match error {
-            JobStoreError::Unavailable(_) => DependencyError::transient(error),
+            JobStoreError::Unavailable(_) | JobStoreError::KeyRaced => {
+                DependencyError::transient(error)
+            }
             _ => DependencyError::permanent(error),
         }
     }

@@ -35,6 +35,10 @@ pub enum JobStoreError {
     /// The database answered with an error that will not pass by retrying.
     #[error("job store failed")]
     Failed(#[source] sqlx::Error),
+    /// The job under an idempotency key was deleted (retention) between the insert that found
+    /// the key taken and the read of its job: trying again stores a new job.
+    #[error("job under the idempotency key deleted during the insert")]
+    KeyRaced,
     /// A stored row could not be read back (a column holds what no version of Bulwark writes).
     #[error("job store holds a malformed row: {0}")]
     Corrupt(&'static str),
