@@ -7,7 +7,8 @@
 //! | unknown job id | 404 | `RESOURCE_ERROR` |
 //! | idempotency key reused for different texts | 409 | `RESOURCE_ERROR` |
 //! | queue full, or the queue is stopping | 503 | `DEPENDENCY_ERROR` + `Retry-After` |
-//! | job store unavailable (circuit open, bulkhead full, timeout) | 503/504 | `DEPENDENCY_ERROR` |
+//! | job store unavailable or failing (circuit open, bulkhead full, errors) | 503 | `DEPENDENCY_ERROR` + `Retry-After` |
+//! | job store too slow for the request's deadline | 504 | `DEPENDENCY_ERROR` |
 //!
 //! No message or detail carries a job's text; causes stay on the `source()` chain for the log.
 
@@ -86,14 +87,18 @@ impl From<JobError> for ServiceError {
                 }
             }
             JobError::Store(call) => {
+                // The store is local to this service: whatever way it failed, the client's
+                // answer is "not now" (503, or 504 for a deadline), never a bad gateway.
                 let mut service = ServiceError::from(call);
                 if let ServiceError::Dependency {
-                    retry_after: retry_after @ None,
-                    failure: DependencyFailure::Unavailable,
+                    failure,
+                    retry_after,
                     ..
                 } = &mut service
+                    && *failure != DependencyFailure::Timeout
                 {
-                    *retry_after = Some(RETRY_AFTER);
+                    *failure = DependencyFailure::Unavailable;
+                    retry_after.get_or_insert(RETRY_AFTER);
                 }
                 service
             }

@@ -150,3 +150,44 @@ async fn only_the_try_holding_the_job_writes_its_result_and_only_once() {
     // Retention deletes finished jobs only.
     assert_eq!(store.purge(now_ms() + 1).await.unwrap(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_outage_answers_503_with_retry_after_in_the_standard_format() {
+    use bulwark_services::jobs::store::JobStoreDependency;
+
+    use crate::support::{Gate, assert_standard, get_job};
+
+    bounded(async {
+        let dir = tempfile::tempdir().unwrap();
+        let config = JobsConfig {
+            shutdown_grace: Duration::from_millis(100),
+            ..JobsConfig::default()
+        };
+        let (runtime, queue, served) = serve_jobs(&config, dir.path(), Gate::default()).await;
+        let client = client();
+        let (status, _, accepted) = post_job(&client, &served.base, &json!({"texts": ["a"]})).await;
+        assert_eq!(status, 202, "{accepted}");
+
+        // The database goes away under the running queue.
+        let store = runtime.handle::<JobStoreDependency>("jobs.store").unwrap();
+        store.dependency().store().pool().close().await;
+
+        let (status, headers, error) =
+            post_job(&client, &served.base, &json!({"texts": ["b"]})).await;
+        assert_eq!(status, 503, "{error}");
+        assert_standard(status, &headers, &error, "DEPENDENCY_ERROR");
+        assert!(headers.contains_key("retry-after"), "{headers:?}");
+        let (status, error) =
+            get_job(&client, &served.base, accepted["job_id"].as_str().unwrap()).await;
+        assert_eq!(
+            (status, &error["error_code"]),
+            (503, &json!("DEPENDENCY_ERROR")),
+            "{error}"
+        );
+        // The refused job holds no place in the queue.
+        assert_eq!(queue.outstanding(), 1);
+        queue.shutdown().await;
+        runtime.shutdown().await;
+    })
+    .await;
+}
