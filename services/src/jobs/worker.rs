@@ -211,7 +211,11 @@ async fn write(shared: &Shared, ctx: &CallContext, job: &ClaimedJob, outcome: Ou
             } else {
                 metrics::retried();
             }
-            tracing::info!(outcome = what, "job written");
+            if what == "done" {
+                tracing::debug!(outcome = what, "job written");
+            } else {
+                tracing::info!(outcome = what, "job written");
+            }
         }
         Ok(Finish::NotOwner) => {
             tracing::warn!(

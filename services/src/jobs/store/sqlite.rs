@@ -106,8 +106,10 @@ impl JobStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5));
+        // Readers never wait for the writer in WAL mode; writers take turns anyway, so a few
+        // connections serve any number of workers (the store's bulkhead bounds the callers).
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(8)
             .acquire_timeout(Duration::from_secs(2))
             .connect_with(options)
             .await
