@@ -95,7 +95,10 @@ impl Service {
             })
         });
 
-        overrides::apply(&runtime, &config.dependencies).await?;
+        if let Err(error) = overrides::apply(&runtime, &config.dependencies).await {
+            jobs.shutdown().await;
+            return Err(error.into());
+        }
 
         let state = AppState::builder(config.server.clone(), runtime.clone())
             .readiness(readiness)
