@@ -66,7 +66,12 @@ pub(super) async fn run<P: JobProcessor>(
         }
         tokio::select! {
             () = &mut woken => {}
-            _ = stop.changed() => {}
+            changed = stop.changed() => {
+                // Every handle to the queue is gone: nobody can stop us any more, so stop.
+                if changed.is_err() {
+                    return;
+                }
+            }
             () = tokio::time::sleep(shared.config.poll_interval) => {}
         }
     }
