@@ -178,7 +178,7 @@ impl JobQueue {
                 return repeat(&existing, &request.request_hash);
             }
         }
-        self.admit()?;
+        let place = self.admit()?;
         let job = Arc::new(NewJob {
             id: JobId::generate(),
             idempotency_key: request.idempotency_key,
@@ -200,6 +200,7 @@ impl JobQueue {
             .await;
         match inserted {
             Ok(Inserted::Created) => {
+                place.keep();
                 metrics::accepted();
                 self.shared.wake.notify_one();
                 Ok(Submitted {
@@ -208,14 +209,10 @@ impl JobQueue {
                     created: true,
                 })
             }
-            Ok(Inserted::Existing(existing)) => {
-                self.shared.release();
-                repeat(&existing, &job.request_hash)
-            }
-            Err(error) => {
-                self.shared.release();
-                Err(error)
-            }
+            // The place goes back when `place` is dropped: here, or when the request is
+            // cancelled (client gone, deadline passed) while the insert is under way.
+            Ok(Inserted::Existing(existing)) => repeat(&existing, &job.request_hash),
+            Err(error) => Err(error),
         }
     }
 
@@ -293,18 +290,45 @@ impl JobQueue {
     }
 
     /// Takes one place in the queue, or refuses.
-    fn admit(&self) -> Result<(), JobError> {
+    fn admit(&self) -> Result<Place<'_>, JobError> {
         let max = self.shared.config.max_queued;
         self.shared
             .outstanding
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < max).then_some(n + 1)
             })
-            .map(|was| metrics::outstanding(was + 1))
+            .map(|was| {
+                metrics::outstanding(was + 1);
+                Place {
+                    shared: &self.shared,
+                    kept: false,
+                }
+            })
             .map_err(|_| {
                 metrics::rejected("full");
                 JobError::QueueFull { max_queued: max }
             })
+    }
+}
+
+/// A place taken in the queue for a job being stored: given back when dropped, unless kept
+/// (the job was stored; a worker's final write gives it back).
+struct Place<'a> {
+    shared: &'a Shared,
+    kept: bool,
+}
+
+impl Place<'_> {
+    fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.shared.release();
+        }
     }
 }
 
