@@ -184,3 +184,66 @@ async fn a_job_that_crashed_every_try_is_marked_failed_not_retried_forever() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_product_service_restarted_on_its_data_dir_finishes_and_remembers_its_jobs() {
+    use serde_json::json;
+
+    use crate::support::{client, get_job, post_job, product_config, serve_product, until_final};
+
+    bounded(async {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = product_config(dir.path());
+        config.sentiment.jobs.workers = 1;
+        config.sentiment.jobs.shutdown_grace = Duration::from_millis(1);
+        let client = client();
+
+        // First life: 20 jobs of 200 texts each, stopped at once.
+        let (service, served) = serve_product(&config).await;
+        let mut ids = Vec::new();
+        for n in 0..20 {
+            let texts: Vec<String> = (0..200)
+                .map(|t| format!("job {n} text {t} is lovely"))
+                .collect();
+            let body = json!({"texts": texts, "idempotency_key": format!("key-{n}")});
+            let (status, _, accepted) = post_job(&client, &served.base, &body).await;
+            assert_eq!(status, 202, "{accepted}");
+            ids.push((body, accepted["job_id"].as_str().unwrap().to_owned()));
+        }
+        drop(served);
+        service.shutdown().await;
+
+        // Second life on the same data dir: every job finishes, and every key still names its job.
+        let (service, served) = serve_product(&config).await;
+        for (body, id) in &ids {
+            let (status, _, again) = post_job(&client, &served.base, body).await;
+            assert_eq!(
+                (status, again["job_id"].as_str()),
+                (200, Some(id.as_str())),
+                "{again}"
+            );
+            let job = until_final(&client, &served.base, id).await;
+            assert_eq!(job["status"], "done", "{job}");
+            assert_eq!(job["results"].as_array().unwrap().len(), 200);
+        }
+        let (status, _) = get_job(&client, &served.base, &ids[0].1).await;
+        assert_eq!(status, 200);
+        drop(served);
+        service.shutdown().await;
+
+        let audit = JobStore::open_in(dir.path())
+            .await
+            .unwrap()
+            .audit()
+            .await
+            .unwrap();
+        assert_eq!(audit.len(), 20);
+        assert!(
+            audit
+                .iter()
+                .all(|r| r.status == JobStatus::Done && r.completed_count == 1),
+            "{audit:?}"
+        );
+    })
+    .await;
+}
