@@ -59,4 +59,7 @@ def standard_error_format(ctx, response, case):
         raise AssertionError(
             f"correlation_id {body['correlation_id']!r} differs from the header {header!r}"
         )
+    # Load shedding (503) and rate limits (429) tell the client when to come back.
+    if response.status_code in (429, 503) and not response.headers.get("retry-after"):
+        raise AssertionError(f"{response.status_code} without Retry-After: {body!r}")
     return None

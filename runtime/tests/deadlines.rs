@@ -235,3 +235,59 @@ async fn a_non_idempotent_request_is_retried_when_it_never_reached_the_dependenc
     let (result, attempts) = once(dep, retrying(false), false).await;
     assert_eq!((result.unwrap(), attempts), (2, 2));
 }
+
+/// A client that sends tiny deadlines cannot open a circuit every other caller shares: an attempt
+/// cut short by the caller's own deadline is not a failure of the dependency. The same dependency
+/// timing out at the policy's attempt timeout does trip the breaker.
+#[tokio::test(start_paused = true)]
+async fn attempts_cut_by_the_callers_deadline_do_not_trip_the_breaker() {
+    use bulwark_runtime::breaker::{BreakerConfig, State, WindowKind};
+
+    let policy = Policy {
+        breaker: BreakerConfig::builder()
+            .window(WindowKind::Count { size: 10 })
+            .minimum_calls(5)
+            .build()
+            .unwrap(),
+        retry: RetryPolicy::disabled(),
+        timeout: TimeoutPolicy::with_attempt(Duration::from_secs(1)).unwrap(),
+        ..Policy::default()
+    };
+    let rt = Runtime::builder()
+        .clock(Clock::tokio())
+        .dependency("silent", Silent, policy)
+        .build()
+        .await
+        .unwrap();
+    let dep = rt.handle::<Silent>("silent").unwrap();
+
+    for _ in 0..20 {
+        let err = dep
+            .call(
+                (),
+                CallContext::untracked().with_timeout(Duration::from_millis(1)),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, CallError::Timeout { attempts: 1, .. }),
+            "{err}"
+        );
+    }
+    let snapshot = dep.controls().flush().await.unwrap();
+    assert_eq!(snapshot, State::Closed, "the caller's deadlines tripped it");
+
+    // The policy's own attempt timeout is the dependency's failure.
+    for _ in 0..5 {
+        let err = dep
+            .call(
+                (),
+                CallContext::untracked().with_timeout(Duration::from_secs(5)),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CallError::Timeout { .. }), "{err}");
+    }
+    assert_eq!(dep.controls().flush().await.unwrap(), State::Open);
+    rt.shutdown().await;
+}

@@ -15,6 +15,7 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -132,6 +133,8 @@ where
         shared,
         done: false,
     };
+    // Whether the caller set a deadline (before the policy's total may be written into `ctx`).
+    let caller_deadline = ctx.deadline().is_some();
     let clock = &shared.clock;
     let start = clock.now();
     let limits = shared.limits.load();
@@ -177,11 +180,18 @@ where
         };
         ctx.set_attempt(attempt);
         let span = attempt_span(shared, &ctx, &permit, attempt);
+        // Set when the caller's deadline, not the policy's attempt timeout, bounds this attempt.
+        let cut_by_caller = AtomicBool::new(false);
         let result = lazy_timeout(
             AssertUnwindSafe(target.attempt(this_req, &ctx))
                 .catch_unwind()
                 .instrument(span.clone()),
-            || (Instant::now() + attempt_timeout).min(deadline.get(clock, &ctx)),
+            || {
+                let by_policy = Instant::now() + attempt_timeout;
+                let by_call = deadline.get(clock, &ctx);
+                cut_by_caller.store(caller_deadline && by_call < by_policy, Ordering::Relaxed);
+                by_policy.min(by_call)
+            },
         )
         .await;
         let end = clock.now();
@@ -211,6 +221,14 @@ where
             Ok(Ok(Err(err))) => {
                 permit.report(attempt_start, end, Verdict::Failure, origin);
                 Failure::Dependency(err)
+            }
+            // The caller's own deadline ended the attempt before the policy would have: that
+            // says nothing about the dependency's health, so the breaker ignores it (a client
+            // sending tiny deadlines must not open a circuit every other caller shares).
+            Err(_elapsed) if cut_by_caller.load(Ordering::Relaxed) => {
+                permit.report(attempt_start, end, Verdict::Ignored, origin);
+                tally.done = true;
+                return Err(timed_out(shared, attempt));
             }
             Err(_elapsed) => {
                 permit.report(attempt_start, end, Verdict::Failure, origin);

@@ -9,7 +9,8 @@
 //! | username taken | 409 | `RESOURCE_ERROR` |
 //! | too many token requests | 429 | `RATE_LIMIT_ERROR` + `Retry-After` |
 //! | user store unavailable (registration, uncached login) | 503 | `DEPENDENCY_ERROR` + `Retry-After` |
-//! | hashing bulkhead full | 503 | `DEPENDENCY_ERROR` |
+//! | hashing bulkhead or queue full | 503 | `DEPENDENCY_ERROR` + `Retry-After` |
+//! | the request's deadline passed during a store call | 504 | `DEPENDENCY_ERROR` |
 //! | signing failed | 500 | `SYSTEM_ERROR` |
 //!
 //! No message or detail carries a password, hash, token or key: causes stay on the `source()`
@@ -20,6 +21,7 @@ use std::time::Duration;
 use bulwark_runtime::dependency::CallError;
 use bulwark_runtime::error::{DependencyFailure, Details, ServiceError};
 
+use super::hasher::pool::PoolFull;
 use super::limits::Limited;
 use super::tokens::{SignError, TokenError};
 
@@ -100,6 +102,11 @@ impl From<AuthError> for ServiceError {
                 message: "Too many token requests".to_owned(),
                 retry_after: limited.retry_after,
             },
+            // The request's own deadline ran out: a 504, like any call past its deadline.
+            AuthError::StoreUnavailable {
+                source: Some(timeout @ CallError::Timeout { .. }),
+                ..
+            } => ServiceError::from(timeout),
             AuthError::StoreUnavailable {
                 retry_after,
                 source,
@@ -110,15 +117,62 @@ impl From<AuthError> for ServiceError {
                 retry_after: Some(retry_after.max(Duration::from_secs(1))),
                 source: source.map(|e| Box::new(e) as _),
             },
+            // Every hashing thread busy and the queue full: overload, not a broken hasher.
+            AuthError::Hasher(e @ CallError::Failed { .. }) if hasher_queue_full(&e) => {
+                ServiceError::Dependency {
+                    message: "Password hashing busy".to_owned(),
+                    failure: DependencyFailure::Unavailable,
+                    details: Details::from([(
+                        "dependency".to_owned(),
+                        super::hasher::HASHER_DEPENDENCY.to_owned(),
+                    )]),
+                    retry_after: Some(Duration::from_secs(1)),
+                    source: Some(Box::new(e)),
+                }
+            }
             AuthError::Hasher(e) => ServiceError::from(e),
             AuthError::Sign(e) => ServiceError::system(e),
         }
     }
 }
 
+/// Whether the hasher refused the work because its queue was full.
+fn hasher_queue_full(error: &CallError) -> bool {
+    matches!(error, CallError::Failed { last, .. } if last.cause().is::<PoolFull>())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_hashing_queue_is_overload_and_a_passed_deadline_a_timeout() {
+        use bulwark_runtime::dependency::{DependencyError, StopReason};
+        use bulwark_runtime::retry::GiveUpReason;
+
+        let full = ServiceError::from(AuthError::Hasher(CallError::Failed {
+            dependency: "auth.hasher".into(),
+            attempts: 3,
+            reason: StopReason::Policy(GiveUpReason::MaxRetries),
+            last: DependencyError::transient(PoolFull).not_delivered(),
+        }));
+        assert_eq!(
+            (full.status(), full.code().as_str()),
+            (503, "DEPENDENCY_ERROR")
+        );
+        assert!(full.retry_after().is_some());
+        let late = ServiceError::from(AuthError::StoreUnavailable {
+            retry_after: Duration::from_secs(1),
+            source: Some(CallError::Timeout {
+                dependency: "auth.store.primary".into(),
+                attempts: 1,
+            }),
+        });
+        assert_eq!(
+            (late.status(), late.code().as_str()),
+            (504, "DEPENDENCY_ERROR")
+        );
+    }
 
     #[test]
     fn statuses_and_codes() {

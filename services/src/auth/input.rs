@@ -108,9 +108,14 @@ impl fmt::Debug for Password {
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     /// The username as sent: 3–64 characters of `a-z`, `0-9`, `.`, `_`, `-` (case-insensitive).
+    #[schema(
+        min_length = 3,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$"
+    )]
     pub username: String,
     /// The password as sent: 12–1024 characters to register.
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, min_length = 12, max_length = 1024)]
     pub password: Password,
 }
 

@@ -170,3 +170,83 @@ async fn replica_reads_fail_over_and_the_stores_recover() {
     assert!(!me.degraded);
     runtime.shutdown().await;
 }
+
+/// The product service (`Service::start`, as `bulwark serve` runs it) with `[auth.store]` on a
+/// real PostgreSQL, over a real loopback socket: register, a taken name, login, `me`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_login_me_over_http_on_postgres() {
+    use bulwark_services::config::Config;
+    use bulwark_services::gateway::server::Server;
+    use bulwark_services::service::Service;
+    use serde_json::{Value, json};
+
+    bulwark_runtime::http::install_default_tls();
+    let primary = PgCluster::primary();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config {
+        data_dir: dir.path().to_owned(),
+        ..Config::default()
+    };
+    config.auth = fast_config();
+    config.auth.store.primary_url = Some(primary.url());
+    let service = Service::start(&config).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(Server::new(&config.server).unwrap().serve(
+        listener,
+        service.router.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let client = reqwest::Client::new();
+    let credentials = json!({"username": "Alice", "password": PASSWORD});
+
+    let created = client
+        .post(format!("{base}/v1/auth/register"))
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let taken = client
+        .post(format!("{base}/v1/auth/register"))
+        .json(&json!({"username": "alice", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(taken.status(), 409);
+    let taken: Value = taken.json().await.unwrap();
+    assert_eq!(taken["error_code"], "RESOURCE_ERROR");
+    let token: Value = client
+        .post(format!("{base}/v1/auth/token"))
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = token["access_token"].as_str().unwrap();
+    let me: Value = client
+        .get(format!("{base}/v1/auth/me"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["username"], "alice");
+    assert_eq!(me["degraded"], false);
+    assert_eq!(
+        primary.psql("SELECT count(*) FROM users"),
+        "1",
+        "the user is in PostgreSQL"
+    );
+
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+    service.shutdown().await;
+}
