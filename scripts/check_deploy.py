@@ -8,8 +8,8 @@
 - deploy/prometheus/alerts.yml: every alert has a severity, summary, description and a
   runbook_url to an existing page of docs/runbooks/, which names the alert and has the standard
   sections; the index lists every page; alerts_test.yml tests every alert firing and not firing.
-- the series the kit reads from runtime/ and supervisors/ are still declared there (the
-  gateway's are taken from DESIGN.md and the issue).
+- the series the kit reads from runtime/, supervisors/ and services/src/jobs/ are still declared
+  there (the gateway's are taken from DESIGN.md and the issue).
 - deploy/k8s/bulwark.yaml: the objects, probes, ports, selectors, resources and termination grace
   period that matter, consistent with the ConfigMap's bulwark.toml.
 
@@ -55,11 +55,20 @@ KNOWN_SERIES = {
     "bulwark_ready",
     "bulwark_dependency_ready",
     "bulwark_edge_rejected_total",
+    "bulwark_jobs_accepted_total",
+    "bulwark_jobs_rejected_total",
+    "bulwark_jobs_finished_total",
+    "bulwark_jobs_retried_total",
+    "bulwark_jobs_outstanding",
 }
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 # The Rust files that name the runtime's and the supervisors' series: each series the kit reads
 # from them must still be declared there (a renamed series would leave panels and alerts empty).
-SERIES_SOURCES = ["runtime/src/dependency/metrics.rs", "supervisors/src/metrics.rs"]
+SERIES_SOURCES = [
+    "runtime/src/dependency/metrics.rs",
+    "supervisors/src/metrics.rs",
+    "services/src/jobs/metrics.rs",
+]
 GATEWAY_SERIES = {
     "bulwark_http_requests_total",
     "bulwark_http_request_duration_seconds",

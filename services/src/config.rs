@@ -19,6 +19,10 @@
 //! [dependencies."auth.store.primary".breaker]   # any part of a dependency's policy
 //! reset_timeout = "10s"                          # (see crate::overrides)
 //!
+//! [sentiment.jobs]       # durable jobs (see crate::jobs::config)
+//! workers = 2
+//! max_queued = 1000
+//!
 //! [telemetry]
 //! otlp_endpoint = "http://127.0.0.1:4318"   # OTLP/HTTP collector; unset (default): no export
 //! service_name = "bulwark"                  # the service.name of exported spans
@@ -37,6 +41,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthConfig;
 use crate::gateway::GatewayConfig;
+use crate::jobs::JobsConfig;
 use crate::overrides::{self, OverrideError, Overrides};
 
 /// Where durable state lives unless configured.
@@ -57,6 +62,8 @@ pub struct Config {
     pub server: GatewayConfig,
     /// The auth pipeline.
     pub auth: AuthConfig,
+    /// The sentiment pipeline (`[sentiment]`; today its durable jobs).
+    pub sentiment: SentimentConfig,
     /// Per-dependency policy overrides, by dependency or pool name.
     #[serde(skip_serializing_if = "Overrides::is_empty")]
     pub dependencies: Overrides,
@@ -72,10 +79,19 @@ impl Default for Config {
             log: LogConfig::default(),
             server: GatewayConfig::default(),
             auth: AuthConfig::default(),
+            sentiment: SentimentConfig::default(),
             dependencies: Overrides::new(),
             telemetry: TelemetryConfig::default(),
         }
     }
+}
+
+/// The `[sentiment]` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SentimentConfig {
+    /// Durable jobs (`[sentiment.jobs]`).
+    pub jobs: JobsConfig,
 }
 
 /// Logging settings.
@@ -170,6 +186,13 @@ impl Config {
                 key: invalid.key,
                 problem: invalid.problem,
             })?;
+        self.sentiment
+            .jobs
+            .validate()
+            .map_err(|invalid| ConfigError::Invalid {
+                key: invalid.key,
+                problem: invalid.problem,
+            })?;
         overrides::validate(&self.dependencies)?;
         Ok(())
     }
@@ -209,6 +232,14 @@ mod tests {
         assert!(toml::from_str::<Config>("[log]\nformat = \"yaml\"\n").is_err());
         let zero: Config = toml::from_str("[server]\nbody_limit = 0\n").unwrap();
         assert!(matches!(zero.validate(), Err(ConfigError::Invalid { .. })));
+        let no_workers: Config = toml::from_str("[sentiment.jobs]\nworkers = 0\n").unwrap();
+        assert!(matches!(
+            no_workers.validate(),
+            Err(ConfigError::Invalid {
+                key: "sentiment.jobs.workers",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! - [`auth`]: users, password hashing, JWT tokens and degraded mode (a library the gateway mounts).
 //! - [`gateway`]: the axum application — correlation IDs, the standard error format for every
 //!   failure (unknown route, wrong method, bad or oversized body, panics), health, graceful shutdown.
+//! - [`jobs`]: durable sentiment jobs — a SQLite-backed bounded queue, workers, recovery after a
+//!   crash, and their routes.
 //! - [`config`]: the TOML configuration file and its embedded defaults; [`overrides`]: the
 //!   per-dependency policy overrides it carries.
 //! - [`service`]: the whole service assembled from a [`config::Config`] (what `serve` serves).
@@ -18,6 +20,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod gateway;
+pub mod jobs;
 pub mod overrides;
 pub mod sentiment;
 pub mod service;

@@ -10,6 +10,8 @@ use crate::auth::service::AuthReadiness;
 use crate::auth::{AuthService, routes as auth_routes};
 use crate::config::Config;
 use crate::gateway::{self, AppState, Readiness, Role};
+use crate::jobs::sentiment::RuleBasedSentiment;
+use crate::jobs::{JobQueue, JobsStartError, routes as job_routes};
 use crate::overrides::{self, OverrideError};
 
 /// The service could not start.
@@ -22,6 +24,9 @@ pub enum StartError {
     /// The auth pipeline could not start.
     #[error("auth pipeline")]
     Auth(#[from] crate::auth::service::AuthStartError),
+    /// The job queue could not start.
+    #[error("job queue")]
+    Jobs(#[from] JobsStartError),
     /// A `[dependencies]` override could not be applied.
     #[error("dependency overrides")]
     Overrides(#[from] OverrideError),
@@ -38,6 +43,8 @@ pub struct Service {
     pub router: Router,
     /// The auth pipeline.
     pub auth: AuthService,
+    /// The durable sentiment job queue.
+    pub jobs: JobQueue,
 }
 
 impl Service {
@@ -71,24 +78,50 @@ impl Service {
             })
         });
 
-        overrides::apply(&runtime, &config.dependencies).await?;
+        // The processor is the seam: the sentiment pipeline's service replaces the rule-based
+        // analyzer here.
+        let processor = RuleBasedSentiment::default();
+        let jobs_config = &config.sentiment.jobs;
+        let jobs =
+            JobQueue::start(&runtime, jobs_config, &config.data_dir, processor, None).await?;
+        // Without its store the service still answers everything but jobs.
+        readiness.declare(crate::jobs::error::STORE_DEPENDENCY, Role::OPTIONAL);
+        let queue = jobs.clone();
+        readiness.check("jobs", move || {
+            let outstanding = queue.outstanding();
+            let max = queue.config().max_queued;
+            (outstanding >= max).then(|| {
+                format!("job queue full ({outstanding} of {max}): new jobs are refused with 503")
+            })
+        });
+
+        if let Err(error) = overrides::apply(&runtime, &config.dependencies).await {
+            jobs.shutdown().await;
+            return Err(error.into());
+        }
 
         let state = AppState::builder(config.server.clone(), runtime.clone())
             .readiness(readiness)
             .openapi(<auth_routes::AuthApi as utoipa::OpenApi>::openapi())
+            .openapi(<job_routes::JobsApi as utoipa::OpenApi>::openapi())
             .build();
-        let routes = gateway::app::routes().merge(auth_routes::routes(auth.clone()));
+        let routes = gateway::app::routes()
+            .merge(auth_routes::routes(auth.clone()))
+            .merge(job_routes::routes(jobs.clone()));
         let router = gateway::build(routes, state.clone());
         Ok(Self {
             runtime,
             state,
             router,
             auth,
+            jobs,
         })
     }
 
-    /// Stops every actor.
+    /// Stops the job workers (jobs in flight finish, or go back to the queue for the next
+    /// start), then every actor.
     pub async fn shutdown(&self) {
+        self.jobs.shutdown().await;
         self.runtime.shutdown().await;
     }
 }

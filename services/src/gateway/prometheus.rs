@@ -41,6 +41,7 @@ pub fn recorder() -> PrometheusHandle {
             }
             bulwark_runtime::dependency::describe_metrics();
             http_metrics::describe();
+            crate::jobs::metrics::describe();
             handle
         })
         .clone()

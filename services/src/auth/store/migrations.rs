@@ -14,7 +14,7 @@ use sqlx::{Connection, Database, Pool};
 use super::StoreError;
 
 /// One migration: version, description, SQL.
-type Step = (i64, &'static str, &'static str);
+pub(crate) type Step = (i64, &'static str, &'static str);
 
 /// SQLite's migrations, in order.
 pub(super) const SQLITE: &[Step] =
@@ -27,8 +27,9 @@ pub(super) const POSTGRES: &[Step] = &[(
     include_str!("migrations/postgres_0001_users.sql"),
 )];
 
+/// Migrations embedded in the binary, resolved by sqlx's migrator (shared with the job store).
 #[derive(Debug)]
-struct Embedded(&'static [Step]);
+pub(crate) struct Embedded(pub(crate) &'static [Step]);
 
 impl MigrationSource<'static> for Embedded {
     fn resolve(

@@ -12,7 +12,7 @@
 
 mod connect;
 mod dependency;
-mod migrations;
+pub(crate) mod migrations;
 pub mod postgres;
 mod replicated;
 mod sql;
@@ -95,28 +95,33 @@ impl StoreError {
     /// 53 (resources), 57 (operator intervention, e.g. shutdown), 40 (serialization) and SQLite
     /// `BUSY`, `LOCKED`, `IOERR`, `CANTOPEN` may pass; everything else will not.
     pub fn from_sqlx(error: sqlx::Error) -> Self {
-        let transient = match &error {
-            sqlx::Error::Io(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed
-            | sqlx::Error::Protocol(_)
-            | sqlx::Error::Tls(_) => true,
-            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-                let code = code.as_ref();
-                // PostgreSQL SQLSTATE classes, then SQLite (extended) result codes: the low
-                // byte is the primary code — BUSY 5, LOCKED 6, IOERR 10, CANTOPEN 14.
-                let sqlite = code.parse::<u32>().ok().map(|c| c & 0xff);
-                ["08", "53", "57", "40"].iter().any(|c| code.starts_with(c))
-                    || matches!(sqlite, Some(5 | 6 | 10 | 14))
-            }),
-            _ => false,
-        };
-        if transient {
+        if is_transient(&error) {
             Self::Unavailable(error)
         } else {
             Self::Failed(error)
         }
+    }
+}
+
+/// Whether a driver error may pass: connection-level problems, PostgreSQL classes 08, 53, 57,
+/// 40 and SQLite `BUSY`, `LOCKED`, `IOERR`, `CANTOPEN` (shared with the job store).
+pub(crate) fn is_transient(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            let code = code.as_ref();
+            // PostgreSQL SQLSTATE classes, then SQLite (extended) result codes: the low
+            // byte is the primary code — BUSY 5, LOCKED 6, IOERR 10, CANTOPEN 14.
+            let sqlite = code.parse::<u32>().ok().map(|c| c & 0xff);
+            ["08", "53", "57", "40"].iter().any(|c| code.starts_with(c))
+                || matches!(sqlite, Some(5 | 6 | 10 | 14))
+        }),
+        _ => false,
     }
 }
 
