@@ -19,6 +19,9 @@
 //! [dependencies."auth.store.primary".breaker]   # any part of a dependency's policy
 //! reset_timeout = "10s"                          # (see crate::overrides)
 //!
+//! [sentiment]               # model endpoints, labels, cache: see crate::sentiment::config
+//! [embeddings]              # embeddings endpoints, local fallback: see crate::embeddings::config
+//!
 //! [telemetry]
 //! otlp_endpoint = "http://127.0.0.1:4318"   # OTLP/HTTP collector; unset (default): no export
 //! service_name = "bulwark"                  # the service.name of exported spans
@@ -36,8 +39,11 @@ use bulwark_runtime::telemetry::{LogFormat, TelemetryConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthConfig;
+use crate::embeddings::EmbeddingsConfig;
 use crate::gateway::GatewayConfig;
 use crate::overrides::{self, OverrideError, Overrides};
+use crate::sentiment::SentimentConfig;
+use crate::upstream::InvalidEndpoint;
 
 /// Where durable state lives unless configured.
 pub const DEFAULT_DATA_DIR: &str = "./bulwark-data";
@@ -57,6 +63,10 @@ pub struct Config {
     pub server: GatewayConfig,
     /// The auth pipeline.
     pub auth: AuthConfig,
+    /// The sentiment pipeline (`[sentiment]`).
+    pub sentiment: SentimentConfig,
+    /// The embeddings pipeline (`[embeddings]`).
+    pub embeddings: EmbeddingsConfig,
     /// Per-dependency policy overrides, by dependency or pool name.
     #[serde(skip_serializing_if = "Overrides::is_empty")]
     pub dependencies: Overrides,
@@ -72,6 +82,8 @@ impl Default for Config {
             log: LogConfig::default(),
             server: GatewayConfig::default(),
             auth: AuthConfig::default(),
+            sentiment: SentimentConfig::default(),
+            embeddings: EmbeddingsConfig::default(),
             dependencies: Overrides::new(),
             telemetry: TelemetryConfig::default(),
         }
@@ -122,6 +134,9 @@ pub enum ConfigError {
     /// A `[dependencies]` section is not a valid policy.
     #[error("invalid dependency override")]
     Override(#[from] OverrideError),
+    /// A `[sentiment]` or `[embeddings]` value is out of range (the key names the entry).
+    #[error(transparent)]
+    Pipeline(#[from] InvalidEndpoint),
     /// A value is out of range.
     #[error("invalid config value for `{key}`: {problem}")]
     Invalid {
@@ -170,6 +185,8 @@ impl Config {
                 key: invalid.key,
                 problem: invalid.problem,
             })?;
+        self.sentiment.validate()?;
+        self.embeddings.validate()?;
         overrides::validate(&self.dependencies)?;
         Ok(())
     }

@@ -9,8 +9,12 @@ use bulwark_runtime::runtime::{Runtime, RuntimeError};
 use crate::auth::service::AuthReadiness;
 use crate::auth::{AuthService, routes as auth_routes};
 use crate::config::Config;
+use crate::embeddings::model::EMBEDDINGS_POOL;
+use crate::embeddings::{EmbeddingsService, routes as embeddings_routes};
 use crate::gateway::{self, AppState, Readiness, Role};
 use crate::overrides::{self, OverrideError};
+use crate::sentiment::model::MODEL_POOL;
+use crate::sentiment::{SentimentService, routes as sentiment_routes};
 
 /// The service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +26,12 @@ pub enum StartError {
     /// The auth pipeline could not start.
     #[error("auth pipeline")]
     Auth(#[from] crate::auth::service::AuthStartError),
+    /// The sentiment pipeline could not start.
+    #[error("sentiment pipeline")]
+    Sentiment(#[from] crate::sentiment::SentimentStartError),
+    /// The embeddings pipeline could not start.
+    #[error("embeddings pipeline")]
+    Embeddings(#[from] crate::embeddings::EmbeddingsStartError),
     /// A `[dependencies]` override could not be applied.
     #[error("dependency overrides")]
     Overrides(#[from] OverrideError),
@@ -38,6 +48,10 @@ pub struct Service {
     pub router: Router,
     /// The auth pipeline.
     pub auth: AuthService,
+    /// The sentiment pipeline.
+    pub sentiment: SentimentService,
+    /// The embeddings pipeline.
+    pub embeddings: EmbeddingsService,
 }
 
 impl Service {
@@ -71,19 +85,45 @@ impl Service {
             })
         });
 
+        // Model outages are covered by the rule-based analyzer, embeddings outages by the local
+        // hashing embedding; with no endpoint configured, the fallback serves (degraded).
+        let sentiment = SentimentService::builder(config.sentiment.clone())
+            .start(&runtime)
+            .await?;
+        if sentiment.has_model() {
+            readiness.declare(MODEL_POOL, Role::COVERED);
+        }
+        let note = sentiment.clone();
+        readiness.check("sentiment", move || note.readiness_note());
+        let embeddings = EmbeddingsService::builder(config.embeddings.clone())
+            .start(&runtime)
+            .await?;
+        if embeddings.has_endpoints() {
+            readiness.declare(EMBEDDINGS_POOL, Role::COVERED);
+        }
+        let note = embeddings.clone();
+        readiness.check("embeddings", move || note.readiness_note());
+
         overrides::apply(&runtime, &config.dependencies).await?;
 
         let state = AppState::builder(config.server.clone(), runtime.clone())
             .readiness(readiness)
             .openapi(<auth_routes::AuthApi as utoipa::OpenApi>::openapi())
+            .openapi(<sentiment_routes::SentimentApi as utoipa::OpenApi>::openapi())
+            .openapi(<embeddings_routes::EmbeddingsApi as utoipa::OpenApi>::openapi())
             .build();
-        let routes = gateway::app::routes().merge(auth_routes::routes(auth.clone()));
+        let routes = gateway::app::routes()
+            .merge(auth_routes::routes(auth.clone()))
+            .merge(sentiment_routes::routes(sentiment.clone()))
+            .merge(embeddings_routes::routes(embeddings.clone()));
         let router = gateway::build(routes, state.clone());
         Ok(Self {
             runtime,
             state,
             router,
             auth,
+            sentiment,
+            embeddings,
         })
     }
 
