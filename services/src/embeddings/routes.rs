@@ -10,6 +10,7 @@ use utoipa::OpenApi;
 
 use super::service::{Embedding, EmbeddingsService};
 use crate::gateway::{ApiError, ApiJson, RequestContext};
+use crate::sentiment::input::texts_schema;
 
 /// The embeddings route's part of the OpenAPI document.
 #[derive(OpenApi)]
@@ -32,11 +33,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(embeddings: EmbeddingsService) -
 #[serde(deny_unknown_fields)]
 pub struct EmbeddingsRequest {
     /// 1 to 256 texts, each 1 to 10,000 characters once trimmed.
-    #[schema(
-        min_items = 1,
-        max_items = 256,
-        inner(min_length = 1, max_length = 10000, pattern = r"\S")
-    )]
+    #[schema(schema_with = texts_schema)]
     pub input: Vec<String>,
 }
 

@@ -3,6 +3,7 @@
 //! caller (the routes, the jobs, the embeddings), every problem named by its field.
 
 use bulwark_runtime::error::Details;
+use utoipa::openapi::schema::{Array, ArrayBuilder, ObjectBuilder, Type};
 
 /// Most characters (Unicode scalar values) in one text, after trimming.
 pub const MAX_TEXT_CHARS: usize = 10_000;
@@ -55,6 +56,22 @@ pub fn check_texts(field: &str, texts: &[String]) -> Result<(), Details> {
     } else {
         Err(details)
     }
+}
+
+/// The OpenAPI schema of a batch of texts (`#[schema(schema_with = texts_schema)]`): 1 to
+/// [`MAX_BATCH_TEXTS`] strings of 1 to [`MAX_TEXT_CHARS`] characters with a non-blank one.
+pub fn texts_schema() -> Array {
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(MAX_TEXT_CHARS))
+                .pattern(Some(r"\S")),
+        )
+        .min_items(Some(1))
+        .max_items(Some(MAX_BATCH_TEXTS))
+        .build()
 }
 
 #[cfg(test)]

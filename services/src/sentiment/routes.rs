@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
 use super::analyzer::Label;
+use super::input::texts_schema;
 use super::service::{Sentiment, SentimentService, Source};
 use crate::gateway::{ApiError, ApiJson, RequestContext};
 
@@ -69,11 +70,7 @@ pub struct SentimentResponse {
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
     /// 1 to 256 texts, each 1 to 10,000 characters once trimmed.
-    #[schema(
-        min_items = 1,
-        max_items = 256,
-        inner(min_length = 1, max_length = 10000, pattern = r"\S")
-    )]
+    #[schema(schema_with = texts_schema)]
     pub texts: Vec<String>,
 }
 

@@ -144,8 +144,10 @@ async fn a_malformed_answer_falls_back_and_the_cause_is_logged() {
 async fn unknown_labels_fall_back_for_those_texts() {
     let logs = Logs::default();
     let _capture = logs.capture();
-    let mut sim_config = bulwark_services::simulator::SimulatorConfig::default();
-    sim_config.classifier = std::sync::Arc::new(|_: &str| vec![("joy".to_owned(), 0.9)]);
+    let sim_config = bulwark_services::simulator::SimulatorConfig {
+        classifier: std::sync::Arc::new(|_: &str| vec![("joy".to_owned(), 0.9)]),
+        ..Default::default()
+    };
     let sim = bulwark_services::simulator::Simulator::start(sim_config)
         .await
         .unwrap();
