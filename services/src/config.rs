@@ -229,6 +229,20 @@ mod tests {
     }
 
     #[test]
+    fn pipeline_sections_are_checked_naming_the_entry() {
+        let config: Config = toml::from_str(
+            "[[sentiment.endpoints]]\nurl = \"http://127.0.0.1:9/models/a\"\ntimeout_ms = 0\n",
+        )
+        .unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("sentiment.endpoints[0].timeout_ms"), "{err}");
+        let config: Config = toml::from_str("[embeddings]\ndimension = 0\n").unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("embeddings.dimension"), "{err}");
+        assert!(toml::from_str::<Config>("[sentiment]\nendpoint = []\n").is_err());
+    }
+
+    #[test]
     fn a_missing_file_is_a_read_error() {
         let err = Config::load(Some(Path::new("/nonexistent/bulwark.toml"))).unwrap_err();
         assert!(matches!(err, ConfigError::Read { .. }));

@@ -134,5 +134,18 @@ mod tests {
         let v = HashingEmbedder::new(8).embed("hello world");
         let golden = HashingEmbedder::new(8).embed("Hello,  WORLD");
         assert_eq!(v, golden, "case and punctuation do not matter");
+        let pinned = [
+            0.5345225,
+            -0.13363062,
+            0.0,
+            0.0,
+            -0.6681531,
+            0.26726124,
+            -0.13363062,
+            0.40089184,
+        ];
+        for (got, want) in v.iter().zip(pinned) {
+            assert!((got - want).abs() < 1e-6, "{v:?}");
+        }
     }
 }

@@ -192,3 +192,67 @@ async fn without_endpoints_the_fallbacks_serve_and_readiness_says_so() {
     }
     p.runtime.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_product_service_serves_the_configured_model_and_embeddings() {
+    let model = simulator(Faults::default()).await;
+    let data = tempfile::tempdir().unwrap();
+    let mut settings = bulwark_services::config::Config {
+        data_dir: data.path().to_owned(),
+        ..Default::default()
+    };
+    settings.server.rate_limit.enabled = false;
+    settings.sentiment.endpoints = vec![endpoint(&model, "sim")];
+    settings.embeddings.endpoints = vec![bulwark_services::upstream::EndpointConfig::new(format!(
+        "{}/v1",
+        model.base_url()
+    ))];
+    settings.validate().unwrap();
+    let service = bulwark_services::service::Service::start(&settings)
+        .await
+        .unwrap();
+    let served = serve(service.router.clone()).await;
+    let client = client();
+
+    let (status, _, body) = post_json(
+        &client,
+        &format!("{}/v1/sentiment", served.base),
+        &json!({"text": "awful, broken and late"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (&body["label"], &body["source"]),
+        (&json!("negative"), &json!("model"))
+    );
+    let (status, _, body) = post_json(
+        &client,
+        &format!("{}/v1/embeddings", served.base),
+        &json!({"input": ["hello"]}),
+    )
+    .await;
+    assert_eq!((status, &body["degraded"]), (200, &json!(false)), "{body}");
+
+    let status: Value = client
+        .get(format!("{}/status", served.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let text = status.to_string();
+    assert!(text.contains("sentiment.model/sim"), "{text}");
+    assert!(text.contains("embeddings/endpoint-0"), "{text}");
+    let ready: Value = client
+        .get(format!("{}/readyz", served.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(ready["notes"].get("sentiment").is_none(), "{ready}");
+    assert!(ready["notes"].get("embeddings").is_none(), "{ready}");
+    service.shutdown().await;
+}
