@@ -106,6 +106,23 @@ async fn with_both_endpoints_down_the_answer_is_a_degraded_200() {
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "degraded", "{body}");
+    // The fallback answers are counted.
+    let metrics = client
+        .get(format!("{}/metrics", served.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line.starts_with("bulwark_fallbacks_total")
+                && line.contains("dependency=\"sentiment.model\"")
+                && line.contains("source=\"rule_based\"")),
+        "{metrics}"
+    );
     p.runtime.shutdown().await;
 }
 
