@@ -10,6 +10,7 @@ use std::time::Duration;
 use bulwark_runtime::dependency::{CallContext, metric_names};
 use bulwark_runtime::error::{Details, ServiceError, chain};
 use bulwark_runtime::policy::Policy;
+use bulwark_runtime::pool::PoolError;
 use bulwark_runtime::runtime::Runtime;
 use serde::Serialize;
 
@@ -220,6 +221,11 @@ impl EmbeddingsService {
         };
         let answer = match pool.call(request, ctx).await {
             Ok(answer) => answer,
+            Err(err @ PoolError::Unavailable { .. }) => {
+                // Nothing sent: the open circuits are logged and shown by readiness already.
+                tracing::debug!(error = %chain(&err), "embeddings endpoints unavailable; local fallback");
+                return None;
+            }
             Err(err) => {
                 tracing::warn!(error = %chain(&err), "embeddings endpoints failed; local fallback");
                 return None;

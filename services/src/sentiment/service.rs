@@ -17,7 +17,7 @@ use std::time::Duration;
 use bulwark_runtime::dependency::{CallContext, metric_names};
 use bulwark_runtime::error::chain;
 use bulwark_runtime::policy::Policy;
-use bulwark_runtime::pool::PoolSnapshot;
+use bulwark_runtime::pool::{PoolError, PoolSnapshot};
 use bulwark_runtime::runtime::Runtime;
 use serde::Serialize;
 
@@ -323,6 +323,17 @@ impl Inner {
         };
         let lists = match pool.call(request, ctx).await {
             Ok(lists) => lists,
+            // Nothing was sent (every circuit open, every bulkhead full): the circuits'
+            // transitions are logged and readiness shows them, so each refusal is only a debug
+            // line — an outage does not flood the log with one warning per request.
+            Err(err @ PoolError::Unavailable { .. }) => {
+                tracing::debug!(
+                    texts = n,
+                    error = %chain(&err),
+                    "sentiment model unavailable; rule-based fallback"
+                );
+                return vec![None; n];
+            }
             Err(err) => {
                 tracing::warn!(
                     texts = n,
