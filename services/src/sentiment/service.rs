@@ -4,7 +4,7 @@
 //! A call, for each text:
 //! 1. the [`ResultCache`] answers a text the model labelled recently (`source: "cache"`);
 //! 2. the other texts (each distinct normalised text once) go to the model pool in batches of
-//!    `batch_size` — one request per batch, the batches concurrently — under the caller's
+//!    `batch_size` — one request per batch, [`BATCHES_IN_FLIGHT`] at a time — under the caller's
 //!    deadline less `fallback_reserve`, so a slow model still leaves time for the fallback;
 //! 3. whatever the model did not label — no endpoint configured, every circuit open, a failure,
 //!    the deadline, an answer that cannot be read — the rule-based analyzer labels, marked
@@ -19,6 +19,7 @@ use bulwark_runtime::error::chain;
 use bulwark_runtime::policy::Policy;
 use bulwark_runtime::pool::{PoolError, PoolSnapshot};
 use bulwark_runtime::runtime::Runtime;
+use futures::StreamExt;
 use serde::Serialize;
 
 use super::analyzer::{Analyzer, AnalyzerConfig, Label};
@@ -29,6 +30,11 @@ use super::input::{check_text, check_texts};
 use super::labels::LabelTable;
 use super::model::{ClassifyRequest, MODEL_POOL, ModelPool};
 use crate::upstream::{build_pool, exact_url, with_reserve};
+
+/// Model requests one call keeps in flight at once (a batch of 256 texts at the default
+/// `batch_size` of 32 is 8 requests: two waves), so one large call does not fill the endpoints'
+/// bulkheads for everyone else.
+pub const BATCHES_IN_FLIGHT: usize = 4;
 
 /// Where an answer came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
@@ -303,7 +309,9 @@ impl Inner {
         let calls = batches
             .into_iter()
             .map(|batch| self.classify(pool, batch, ctx.clone()));
-        futures::future::join_all(calls)
+        futures::stream::iter(calls)
+            .buffered(BATCHES_IN_FLIGHT)
+            .collect::<Vec<_>>()
             .await
             .into_iter()
             .flatten()
