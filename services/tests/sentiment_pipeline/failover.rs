@@ -229,3 +229,30 @@ async fn a_batch_is_sent_in_model_batches_with_each_text_once() {
     );
     p.runtime.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_endpoint_key_is_sent_as_a_bearer_token() {
+    // Tests may not set variables (no unsafe code): PATH is always set and a valid header value.
+    let key = std::env::var("PATH").unwrap();
+    let sim = bulwark_services::simulator::Simulator::start(
+        bulwark_services::simulator::SimulatorConfig {
+            api_key: Some(key),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let without = endpoint(&sim, "anonymous");
+    let mut with = endpoint(&sim, "keyed");
+    with.api_key_env = Some("PATH".to_owned());
+
+    let p = pipeline(config(vec![without]), EmbeddingsConfig::default()).await;
+    let refused = p.sentiment.analyze(&ctx(), "I love it").await.unwrap();
+    assert_eq!(refused.source, Source::RuleBased, "401 without the key");
+    p.runtime.shutdown().await;
+
+    let p = pipeline(config(vec![with]), EmbeddingsConfig::default()).await;
+    let answered = p.sentiment.analyze(&ctx(), "I love it").await.unwrap();
+    assert_eq!(answered.source, Source::Model);
+    p.runtime.shutdown().await;
+}
