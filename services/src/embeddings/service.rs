@@ -212,9 +212,13 @@ impl EmbeddingsService {
     async fn remote(&self, ctx: &CallContext, input: &[String]) -> Option<Embeddings> {
         let pool = self.inner.pool.as_ref()?;
         let Some(ctx) = with_reserve(ctx, self.inner.reserve) else {
-            tracing::warn!("no time left for the embeddings endpoints; local fallback");
+            tracing::warn!(
+                correlation_id = %ctx.correlation_id(),
+                "no time left for the embeddings endpoints; local fallback"
+            );
             return None;
         };
+        let id = ctx.correlation_id().clone();
         let request = EmbedRequest {
             input: Arc::from(input.to_vec()),
             model: Arc::clone(&self.inner.model),
@@ -223,11 +227,11 @@ impl EmbeddingsService {
             Ok(answer) => answer,
             Err(err @ PoolError::Unavailable { .. }) => {
                 // Nothing sent: the open circuits are logged and shown by readiness already.
-                tracing::debug!(error = %chain(&err), "embeddings endpoints unavailable; local fallback");
+                tracing::debug!(correlation_id = %id, error = %chain(&err), "embeddings endpoints unavailable; local fallback");
                 return None;
             }
             Err(err) => {
-                tracing::warn!(error = %chain(&err), "embeddings endpoints failed; local fallback");
+                tracing::warn!(correlation_id = %id, error = %chain(&err), "embeddings endpoints failed; local fallback");
                 return None;
             }
         };
@@ -246,7 +250,7 @@ impl EmbeddingsService {
                 degraded: false,
             }),
             Err(err) => {
-                tracing::warn!(error = %err, "embeddings endpoint answered unusable vectors; local fallback");
+                tracing::warn!(correlation_id = %id, error = %err, "embeddings endpoint answered unusable vectors; local fallback");
                 None
             }
         }

@@ -291,6 +291,7 @@ impl Inner {
         };
         let Some(ctx) = with_reserve(ctx, self.reserve) else {
             tracing::warn!(
+                correlation_id = %ctx.correlation_id(),
                 texts = n,
                 reserve_ms = self.reserve.as_millis() as u64,
                 "no time left for the sentiment model before the deadline; rule-based fallback"
@@ -326,6 +327,7 @@ impl Inner {
         ctx: CallContext,
     ) -> Vec<Option<(Label, f64)>> {
         let n = texts.len();
+        let id = ctx.correlation_id().clone();
         let request = ClassifyRequest {
             inputs: Arc::clone(&texts),
         };
@@ -336,6 +338,7 @@ impl Inner {
             // line — an outage does not flood the log with one warning per request.
             Err(err @ PoolError::Unavailable { .. }) => {
                 tracing::debug!(
+                    correlation_id = %id,
                     texts = n,
                     error = %chain(&err),
                     "sentiment model unavailable; rule-based fallback"
@@ -344,6 +347,7 @@ impl Inner {
             }
             Err(err) => {
                 tracing::warn!(
+                    correlation_id = %id,
                     texts = n,
                     error = %chain(&err),
                     "sentiment model failed; rule-based fallback"
@@ -353,6 +357,7 @@ impl Inner {
         };
         if lists.len() != n {
             tracing::warn!(
+                correlation_id = %id,
                 texts = n,
                 results = lists.len(),
                 "sentiment model answered a different number of results than texts; rule-based fallback"
@@ -376,6 +381,7 @@ impl Inner {
             .collect();
         if unreadable > 0 {
             tracing::warn!(
+                correlation_id = %id,
                 texts = n,
                 unreadable,
                 "sentiment model answered labels missing from [sentiment.labels]; rule-based fallback for those texts"

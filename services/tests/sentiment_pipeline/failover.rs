@@ -2,7 +2,7 @@
 //! none can answer or the answer cannot be read, the cache and batching.
 
 use bulwark_runtime::breaker::State as Circuit;
-use bulwark_runtime::prelude::CallContext;
+use bulwark_runtime::prelude::{CallContext, CorrelationId};
 use bulwark_services::embeddings::EmbeddingsConfig;
 use bulwark_services::sentiment::Source;
 use bulwark_services::sentiment::analyzer::Label;
@@ -116,8 +116,7 @@ async fn with_every_endpoint_down_the_rule_based_analyzer_answers() {
 
 #[tokio::test]
 async fn a_malformed_answer_falls_back_and_the_cause_is_logged() {
-    let logs = Logs::default();
-    let _capture = logs.capture();
+    let logs = Logs::global();
     let broken = simulator(Faults {
         malformed_rate: 1.0,
         ..Faults::default()
@@ -128,10 +127,11 @@ async fn a_malformed_answer_falls_back_and_the_cause_is_logged() {
         EmbeddingsConfig::default(),
     )
     .await;
-    let answer = p.sentiment.analyze(&ctx(), "I love it").await.unwrap();
+    let traced = CallContext::new(CorrelationId::parse("malformed-1").unwrap());
+    let answer = p.sentiment.analyze(&traced, "I love it").await.unwrap();
     assert_eq!((answer.source, answer.degraded), (Source::RuleBased, true));
     assert_eq!(answer.label, Label::Positive);
-    let text = logs.text();
+    let text = logs.lines_with("malformed-1");
     assert!(text.contains("sentiment model failed"), "{text}");
     assert!(
         text.contains("not the expected JSON"),
@@ -142,8 +142,7 @@ async fn a_malformed_answer_falls_back_and_the_cause_is_logged() {
 
 #[tokio::test]
 async fn unknown_labels_fall_back_for_those_texts() {
-    let logs = Logs::default();
-    let _capture = logs.capture();
+    let logs = Logs::global();
     let sim_config = bulwark_services::simulator::SimulatorConfig {
         classifier: std::sync::Arc::new(|_: &str| vec![("joy".to_owned(), 0.9)]),
         ..Default::default()
@@ -153,9 +152,11 @@ async fn unknown_labels_fall_back_for_those_texts() {
         .unwrap();
     let mut settings = config(vec![endpoint(&sim, "odd")]);
     let p = pipeline(settings.clone(), EmbeddingsConfig::default()).await;
-    let answer = p.sentiment.analyze(&ctx(), "I love it").await.unwrap();
+    let traced = CallContext::new(CorrelationId::parse("odd-labels-1").unwrap());
+    let answer = p.sentiment.analyze(&traced, "I love it").await.unwrap();
     assert_eq!(answer.source, Source::RuleBased);
-    assert!(logs.text().contains("labels missing"), "{}", logs.text());
+    let text = logs.lines_with("odd-labels-1");
+    assert!(text.contains("labels missing"), "{text}");
     p.runtime.shutdown().await;
 
     // Taught the label, the model's answer is used.

@@ -217,26 +217,39 @@ pub fn assert_standard(
     );
 }
 
-/// Log lines written while the guard lives (this thread's default subscriber), for asserting
-/// that a cause was logged.
+/// Every log line of this test process, captured by one global subscriber (installed on first
+/// use). A thread-local subscriber would miss events: tracing caches a callsite's interest
+/// process-wide, and tests on other threads hit the same callsites. Tests find their own lines
+/// by their correlation ID.
 #[derive(Clone, Default)]
 pub struct Logs(Arc<Mutex<Vec<u8>>>);
 
+static LOGS: std::sync::OnceLock<Logs> = std::sync::OnceLock::new();
+
 impl Logs {
-    /// Everything logged so far.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    /// The process's log, capturing from now on.
+    pub fn global() -> &'static Logs {
+        LOGS.get_or_init(|| {
+            let logs = Logs::default();
+            let writer = logs.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(move || LogWriter(writer.clone()))
+                .with_max_level(tracing::Level::DEBUG)
+                .with_ansi(false)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber in this test binary");
+            logs
+        })
     }
 
-    /// Captures this thread's log events until the guard is dropped.
-    pub fn capture(&self) -> tracing::subscriber::DefaultGuard {
-        let logs = self.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || LogWriter(logs.clone()))
-            .with_max_level(tracing::Level::DEBUG)
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::set_default(subscriber)
+    /// The lines logged so far that mention `marker` (a correlation ID).
+    pub fn lines_with(&self, marker: &str) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap())
+            .lines()
+            .filter(|line| line.contains(marker))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
