@@ -186,6 +186,16 @@ async fn the_cache_answers_a_text_the_model_labelled() {
     assert!(!again.degraded);
     assert_eq!(sim.hits(), 1);
 
+    // In a batch, cached texts are answered from the cache and the rest (each once) by the model.
+    let batch = ["I hate it", "Great food", "I hate it"].map(str::to_owned);
+    let answers = p.sentiment.analyze_batch(&ctx(), &batch).await.unwrap();
+    assert_eq!(
+        answers.iter().map(|a| a.source).collect::<Vec<_>>(),
+        [Source::Model, Source::Cache, Source::Model]
+    );
+    assert_eq!(answers[0], answers[2]);
+    assert_eq!(sim.hits(), 2);
+
     // A fallback answer is never cached: once the model is back, it answers.
     sim.faults().set(failing(500)).unwrap();
     let down = p.sentiment.analyze(&ctx(), "terrible day").await.unwrap();
