@@ -19,7 +19,10 @@
 //! [dependencies."auth.store.primary".breaker]   # any part of a dependency's policy
 //! reset_timeout = "10s"                          # (see crate::overrides)
 //!
-//! [sentiment.jobs]       # durable jobs (see crate::jobs::config)
+//! [sentiment]               # model endpoints, labels, cache: see crate::sentiment::config
+//! [embeddings]              # embeddings endpoints, local fallback: see crate::embeddings::config
+//!
+//! [sentiment.jobs]          # durable jobs (see crate::jobs::config)
 //! workers = 2
 //! max_queued = 1000
 //!
@@ -40,9 +43,11 @@ use bulwark_runtime::telemetry::{LogFormat, TelemetryConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthConfig;
+use crate::embeddings::EmbeddingsConfig;
 use crate::gateway::GatewayConfig;
-use crate::jobs::JobsConfig;
 use crate::overrides::{self, OverrideError, Overrides};
+use crate::sentiment::SentimentConfig;
+use crate::upstream::InvalidEndpoint;
 
 /// Where durable state lives unless configured.
 pub const DEFAULT_DATA_DIR: &str = "./bulwark-data";
@@ -62,8 +67,10 @@ pub struct Config {
     pub server: GatewayConfig,
     /// The auth pipeline.
     pub auth: AuthConfig,
-    /// The sentiment pipeline (`[sentiment]`; today its durable jobs).
+    /// The sentiment pipeline (`[sentiment]`, its durable jobs in `[sentiment.jobs]`).
     pub sentiment: SentimentConfig,
+    /// The embeddings pipeline (`[embeddings]`).
+    pub embeddings: EmbeddingsConfig,
     /// Per-dependency policy overrides, by dependency or pool name.
     #[serde(skip_serializing_if = "Overrides::is_empty")]
     pub dependencies: Overrides,
@@ -80,18 +87,11 @@ impl Default for Config {
             server: GatewayConfig::default(),
             auth: AuthConfig::default(),
             sentiment: SentimentConfig::default(),
+            embeddings: EmbeddingsConfig::default(),
             dependencies: Overrides::new(),
             telemetry: TelemetryConfig::default(),
         }
     }
-}
-
-/// The `[sentiment]` section.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SentimentConfig {
-    /// Durable jobs (`[sentiment.jobs]`).
-    pub jobs: JobsConfig,
 }
 
 /// Logging settings.
@@ -138,6 +138,9 @@ pub enum ConfigError {
     /// A `[dependencies]` section is not a valid policy.
     #[error("invalid dependency override")]
     Override(#[from] OverrideError),
+    /// A `[sentiment]` or `[embeddings]` value is out of range (the key names the entry).
+    #[error(transparent)]
+    Pipeline(#[from] InvalidEndpoint),
     /// A value is out of range.
     #[error("invalid config value for `{key}`: {problem}")]
     Invalid {
@@ -186,6 +189,7 @@ impl Config {
                 key: invalid.key,
                 problem: invalid.problem,
             })?;
+        self.sentiment.validate()?;
         self.sentiment
             .jobs
             .validate()
@@ -193,6 +197,7 @@ impl Config {
                 key: invalid.key,
                 problem: invalid.problem,
             })?;
+        self.embeddings.validate()?;
         overrides::validate(&self.dependencies)?;
         Ok(())
     }
@@ -240,6 +245,20 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn pipeline_sections_are_checked_naming_the_entry() {
+        let config: Config = toml::from_str(
+            "[[sentiment.endpoints]]\nurl = \"http://127.0.0.1:9/models/a\"\ntimeout_ms = 0\n",
+        )
+        .unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("sentiment.endpoints[0].timeout_ms"), "{err}");
+        let config: Config = toml::from_str("[embeddings]\ndimension = 0\n").unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("embeddings.dimension"), "{err}");
+        assert!(toml::from_str::<Config>("[sentiment]\nendpoint = []\n").is_err());
     }
 
     #[test]

@@ -2,6 +2,9 @@
 //! command-line tool.
 //!
 //! - [`auth`]: users, password hashing, JWT tokens and degraded mode (a library the gateway mounts).
+//! - [`sentiment`]: model endpoints with failover, a cache and the rule-based analyzer as fallback;
+//!   [`embeddings`]: embeddings endpoints with a local hashing fallback; [`upstream`]: the
+//!   configured HTTP endpoints both pool.
 //! - [`gateway`]: the axum application — correlation IDs, the standard error format for every
 //!   failure (unknown route, wrong method, bad or oversized body, panics), health, graceful shutdown.
 //! - [`jobs`]: durable sentiment jobs — a SQLite-backed bounded queue, workers, recovery after a
@@ -19,9 +22,11 @@ pub mod chaos;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod embeddings;
 pub mod gateway;
 pub mod jobs;
 pub mod overrides;
 pub mod sentiment;
 pub mod service;
 pub mod simulator;
+pub mod upstream;

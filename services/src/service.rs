@@ -9,10 +9,13 @@ use bulwark_runtime::runtime::{Runtime, RuntimeError};
 use crate::auth::service::AuthReadiness;
 use crate::auth::{AuthService, routes as auth_routes};
 use crate::config::Config;
+use crate::embeddings::model::EMBEDDINGS_POOL;
+use crate::embeddings::{EmbeddingsService, routes as embeddings_routes};
 use crate::gateway::{self, AppState, Readiness, Role};
-use crate::jobs::sentiment::RuleBasedSentiment;
 use crate::jobs::{JobQueue, JobsStartError, routes as job_routes};
 use crate::overrides::{self, OverrideError};
+use crate::sentiment::model::MODEL_POOL;
+use crate::sentiment::{SentimentService, routes as sentiment_routes};
 
 /// The service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +27,12 @@ pub enum StartError {
     /// The auth pipeline could not start.
     #[error("auth pipeline")]
     Auth(#[from] crate::auth::service::AuthStartError),
+    /// The sentiment pipeline could not start.
+    #[error("sentiment pipeline")]
+    Sentiment(#[from] crate::sentiment::SentimentStartError),
+    /// The embeddings pipeline could not start.
+    #[error("embeddings pipeline")]
+    Embeddings(#[from] crate::embeddings::EmbeddingsStartError),
     /// The job queue could not start.
     #[error("job queue")]
     Jobs(#[from] JobsStartError),
@@ -43,6 +52,10 @@ pub struct Service {
     pub router: Router,
     /// The auth pipeline.
     pub auth: AuthService,
+    /// The sentiment pipeline.
+    pub sentiment: SentimentService,
+    /// The embeddings pipeline.
+    pub embeddings: EmbeddingsService,
     /// The durable sentiment job queue.
     pub jobs: JobQueue,
 }
@@ -78,12 +91,35 @@ impl Service {
             })
         });
 
-        // The processor is the seam: the sentiment pipeline's service replaces the rule-based
-        // analyzer here.
-        let processor = RuleBasedSentiment::default();
+        // Model outages are covered by the rule-based analyzer, embeddings outages by the local
+        // hashing embedding; with no endpoint configured, the fallback serves (degraded).
+        let sentiment = SentimentService::builder(config.sentiment.clone())
+            .start(&runtime)
+            .await?;
+        if sentiment.has_model() {
+            readiness.declare(MODEL_POOL, Role::COVERED);
+        }
+        let note = sentiment.clone();
+        readiness.check("sentiment", move || note.readiness_note());
+        let embeddings = EmbeddingsService::builder(config.embeddings.clone())
+            .start(&runtime)
+            .await?;
+        if embeddings.has_endpoints() {
+            readiness.declare(EMBEDDINGS_POOL, Role::COVERED);
+        }
+        let note = embeddings.clone();
+        readiness.check("embeddings", move || note.readiness_note());
+
+        // Jobs are processed by the same sentiment pipeline (model pool, cache, fallback).
         let jobs_config = &config.sentiment.jobs;
-        let jobs =
-            JobQueue::start(&runtime, jobs_config, &config.data_dir, processor, None).await?;
+        let jobs = JobQueue::start(
+            &runtime,
+            jobs_config,
+            &config.data_dir,
+            sentiment.clone(),
+            None,
+        )
+        .await?;
         // Without its store the service still answers everything but jobs.
         readiness.declare(crate::jobs::error::STORE_DEPENDENCY, Role::OPTIONAL);
         let queue = jobs.clone();
@@ -103,10 +139,14 @@ impl Service {
         let state = AppState::builder(config.server.clone(), runtime.clone())
             .readiness(readiness)
             .openapi(<auth_routes::AuthApi as utoipa::OpenApi>::openapi())
+            .openapi(<sentiment_routes::SentimentApi as utoipa::OpenApi>::openapi())
+            .openapi(<embeddings_routes::EmbeddingsApi as utoipa::OpenApi>::openapi())
             .openapi(<job_routes::JobsApi as utoipa::OpenApi>::openapi())
             .build();
         let routes = gateway::app::routes()
             .merge(auth_routes::routes(auth.clone()))
+            .merge(sentiment_routes::routes(sentiment.clone()))
+            .merge(embeddings_routes::routes(embeddings.clone()))
             .merge(job_routes::routes(jobs.clone()));
         let router = gateway::build(routes, state.clone());
         Ok(Self {
@@ -114,6 +154,8 @@ impl Service {
             state,
             router,
             auth,
+            sentiment,
+            embeddings,
             jobs,
         })
     }

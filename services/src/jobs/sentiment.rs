@@ -1,14 +1,16 @@
 //! The sentiment job processor: one [`SentimentJobResult`] per text.
 //!
-//! [`RuleBasedSentiment`] runs the rule-based analyzer on the blocking pool (a job may hold
-//! 256 texts of 10,000 characters). When the synchronous pipeline's service lands, it implements
-//! [`JobProcessor`] with this same output and replaces this processor where the queue is started.
+//! The service runs jobs through [`SentimentService`] (the model pool, the cache and the
+//! rule-based fallback, exactly as `POST /v1/sentiment/batch`); [`RuleBasedSentiment`] runs the
+//! rule-based analyzer alone on the blocking pool (a job may hold 256 texts of 10,000
+//! characters), for embedders without model endpoints and for the queue's own tests.
 
 use bulwark_runtime::dependency::CallContext;
 use serde::Serialize;
 
 use super::processor::{JobProcessor, ProcessError};
 use crate::sentiment::analyzer::{Analyzer, Label};
+use crate::sentiment::{Sentiment, SentimentService};
 
 /// The sentiment of one text of a job.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -16,7 +18,7 @@ pub struct SentimentJobResult {
     /// `positive`, `negative` or `neutral`.
     #[schema(value_type = String, example = "positive")]
     pub label: Label,
-    /// The compound score in `[-1, 1]`.
+    /// Confidence in the label, in `[0, 1]` (as `POST /v1/sentiment` answers it).
     pub score: f64,
     /// What produced it: `model`, `rule_based` or `cache`.
     pub source: &'static str,
@@ -55,19 +57,39 @@ impl JobProcessor for RuleBasedSentiment {
         tokio::task::spawn_blocking(move || {
             texts
                 .iter()
-                .map(|text| {
-                    let analysis = analyzer.analyze(text);
-                    SentimentJobResult {
-                        label: analysis.label,
-                        score: analysis.compound,
-                        source: "rule_based",
-                        degraded: true,
-                    }
-                })
+                .map(|text| Sentiment::rule_based(&analyzer.analyze(text)).into())
                 .collect()
         })
         .await
         .map_err(|e| ProcessError::transient("Sentiment analysis failed", AnalysisLost(e)))
+    }
+}
+
+impl JobProcessor for SentimentService {
+    type Output = SentimentJobResult;
+
+    async fn process(
+        &self,
+        ctx: &CallContext,
+        texts: &[String],
+    ) -> Result<Vec<SentimentJobResult>, ProcessError> {
+        // The texts were checked when the job was accepted; a refusal here is permanent.
+        let answers = self
+            .analyze_batch(ctx, texts)
+            .await
+            .map_err(|_| ProcessError::permanent("The job's texts cannot be analysed"))?;
+        Ok(answers.into_iter().map(SentimentJobResult::from).collect())
+    }
+}
+
+impl From<Sentiment> for SentimentJobResult {
+    fn from(answer: Sentiment) -> Self {
+        Self {
+            label: answer.label,
+            score: answer.score,
+            source: answer.source.as_str(),
+            degraded: answer.degraded,
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use super::rules::{CONTRAST_WEIGHTS, toward};
 pub(crate) const ALPHA: f64 = 15.0;
 
 /// The sentiment class of a text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Label {
     /// Compound score at or above the neutral band.
