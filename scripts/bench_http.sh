@@ -27,6 +27,7 @@ for _ in $(seq 1 100); do
 done
 BARE="$(sed -n 's/.*bare=\([^ ]*\).*/\1/p' "$OUT")"
 BULWARK="$(sed -n 's/.*bulwark=\([^ ]*\).*/\1/p' "$OUT")"
+SERVER_ONLY="$(sed -n 's/.*server_only=\([^ ]*\).*/\1/p' "$OUT")"
 
 run() { # name url -> "req/s p99"
     local text rps p99
@@ -40,6 +41,8 @@ run() { # name url -> "req/s p99"
 echo "wrk -t2 -c$CONNECTIONS -d$DURATION, same process, same handlers" >&2
 for route in /livez /guarded; do
     bare="$(run bare "http://$BARE$route" "$route")"
+    server="$(run server "http://$SERVER_ONLY$route" "$route")"
     full="$(run bulwark "http://$BULWARK$route" "$route")"
-    awk -v b="$bare" -v f="$full" -v r="$route" 'BEGIN {printf "%-18s bulwark/bare = %.2f\n", r, f / b}' >&2
+    awk -v b="$bare" -v s="$server" -v f="$full" -v r="$route" \
+        'BEGIN {printf "%-18s server/bare = %.2f   bulwark/bare = %.2f\n", r, s / b, f / b}' >&2
 done

@@ -30,6 +30,16 @@ use super::outcomes::OutcomeSink;
 /// Capacity of the outcome ring between callers and the actor.
 pub(crate) const OUTCOME_RING: usize = 4096;
 
+/// The ring of one member of a keyed family: a family may hold tens of thousands of keys, each
+/// seeing a share of the traffic, and a full ring folds outcomes into counters without losing
+/// any. 4,096 slots would cost ≈ 160 KB per key (1.6 GB for 10,000 keys); 128 cost ≈ 5 KB.
+pub(crate) const MEMBER_OUTCOME_RING: usize = 128;
+
+/// Transition events kept for slow subscribers (a family member's are fewer: nobody watches
+/// thousands of keys one by one).
+const TRANSITION_BACKLOG: usize = 256;
+const MEMBER_TRANSITION_BACKLOG: usize = 16;
+
 /// The settings callers read on every call, swapped as a whole on a policy update.
 #[derive(Debug)]
 pub(crate) struct Settings {
@@ -259,7 +269,13 @@ impl Shared {
         let breaker = CircuitBreaker::new(policy.breaker.clone(), now);
         let state = breaker.state();
         let settings = Settings::new(&policy, None)?;
-        let (transitions, _) = broadcast::channel(256);
+        // Only a keyed family's members go without gauges of their own.
+        let member = !scope.gauges;
+        let (transitions, _) = broadcast::channel(if member {
+            MEMBER_TRANSITION_BACKLOG
+        } else {
+            TRANSITION_BACKLOG
+        });
         let (state_tx, _) = watch::channel(state);
         let metrics = DependencyMetrics::new(scope);
         metrics.state(state);
@@ -276,7 +292,11 @@ impl Shared {
             bulkhead,
             limits: CallLimits::new(&settings),
             settings: ArcSwap::from_pointee(settings),
-            outcomes: OutcomeSink::new(OUTCOME_RING),
+            outcomes: OutcomeSink::new(if member {
+                MEMBER_OUTCOME_RING
+            } else {
+                OUTCOME_RING
+            }),
             metrics,
             breaker: Mutex::new(breaker),
             policy: Mutex::new(policy),

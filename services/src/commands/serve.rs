@@ -10,8 +10,8 @@ use bulwark_runtime::telemetry;
 use super::CommandError;
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::config::{Config, ConfigError};
+use crate::gateway::GatewayConfig;
 use crate::gateway::server::{self, Server, ServerError, Shutdown};
-use crate::gateway::{GatewayConfig, prometheus};
 use crate::service::Service;
 
 /// The configuration `serve` runs with: defaults, overridden by the config file, overridden by the
@@ -62,11 +62,9 @@ pub async fn run(global: &GlobalArgs, args: &ServeArgs) -> Result<(), CommandErr
         "bulwark listening"
     );
     let service = Service::start(&config).await?;
-    let upkeep = prometheus::spawn_upkeep(service.state.prometheus().clone());
     let outcome = server
         .serve(listener, service.router.clone(), server::shutdown_signal())
         .await;
-    upkeep.abort();
     service.shutdown().await;
     match outcome? {
         Shutdown::Drained => tracing::info!("stopped"),

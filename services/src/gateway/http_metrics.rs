@@ -3,11 +3,15 @@
 //! the raw path, so an attacker cannot blow up the series count); unknown routes are
 //! `unmatched`. `error_code` is the standard error code of a non-2xx answer, `none` otherwise.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, RwLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
+use metrics::{Counter, Histogram};
 
 use super::error::{StandardError, code_for};
 
@@ -51,7 +55,8 @@ pub async fn record(req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| UNMATCHED.to_owned(), |p| p.as_str().to_owned());
+        .map_or(UNMATCHED, MatchedPath::as_str);
+    let route = series(route);
     let started = Instant::now();
     let response = next.run(req).await;
     let status = response.status();
@@ -64,14 +69,63 @@ pub async fn record(req: Request, next: Next) -> Response {
     } else {
         "none"
     };
-    metrics::counter!(
-        names::HTTP_REQUESTS_TOTAL,
-        "route" => route.clone(),
-        "status" => status.as_str().to_owned(),
-        "error_code" => error_code,
-    )
-    .increment(1);
-    metrics::histogram!(names::HTTP_REQUEST_DURATION_SECONDS, "route" => route)
-        .record(started.elapsed().as_secs_f64());
+    route.requests(status, error_code).increment(1);
+    route.duration.record(started.elapsed().as_secs_f64());
     response
+}
+
+/// The series of one route template. Registering a labelled series hashes and copies its
+/// labels, so each is registered once and its handle kept: a request only looks its route up.
+struct RouteSeries {
+    template: Arc<str>,
+    duration: Histogram,
+    requests: RwLock<HashMap<(u16, &'static str), Counter>>,
+}
+
+impl RouteSeries {
+    fn requests(&self, status: StatusCode, error_code: &'static str) -> Counter {
+        let key = (status.as_u16(), error_code);
+        if let Some(counter) = read(&self.requests).get(&key) {
+            return counter.clone();
+        }
+        let counter = metrics::counter!(
+            names::HTTP_REQUESTS_TOTAL,
+            "route" => self.template.to_string(),
+            "status" => status.as_str().to_owned(),
+            "error_code" => error_code,
+        );
+        write(&self.requests).entry(key).or_insert(counter).clone()
+    }
+}
+
+/// Route templates seen so far (bounded by the router's routes, plus [`UNMATCHED`]).
+static SERIES: LazyLock<RwLock<HashMap<Arc<str>, Arc<RouteSeries>>>> =
+    LazyLock::new(RwLock::default);
+
+fn series(template: &str) -> Arc<RouteSeries> {
+    if let Some(series) = read(&SERIES).get(template) {
+        return Arc::clone(series);
+    }
+    let template: Arc<str> = Arc::from(template);
+    let series = Arc::new(RouteSeries {
+        duration: metrics::histogram!(
+            names::HTTP_REQUEST_DURATION_SECONDS,
+            "route" => template.to_string()
+        ),
+        template: Arc::clone(&template),
+        requests: RwLock::default(),
+    });
+    Arc::clone(write(&SERIES).entry(template).or_insert(series))
+}
+
+// A poisoned lock only means a thread panicked while holding it; the map is still whole (every
+// insert is one `entry` call).
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

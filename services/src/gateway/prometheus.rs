@@ -39,6 +39,7 @@ pub fn recorder() -> PrometheusHandle {
                      runtime's own histograms"
                 );
             }
+            spawn_upkeep(handle.clone());
             bulwark_runtime::dependency::describe_metrics();
             http_metrics::describe();
             crate::jobs::metrics::describe();
@@ -47,16 +48,21 @@ pub fn recorder() -> PrometheusHandle {
         .clone()
 }
 
-/// Compacts the recorder's histograms every [`UPKEEP_INTERVAL`] until the runtime stops (the
-/// exporter's HTTP listener, which would do it, is not used).
-pub fn spawn_upkeep(handle: PrometheusHandle) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(UPKEEP_INTERVAL);
-        loop {
-            tick.tick().await;
-            handle.run_upkeep();
-        }
-    })
+/// Compacts the recorder's histograms every [`UPKEEP_INTERVAL`] for the life of the process, so
+/// their samples never pile up between scrapes (or when nothing scrapes: an embedder, a test, a
+/// benchmark). A thread of its own, like the recorder: it works whichever runtime serves.
+fn spawn_upkeep(handle: PrometheusHandle) {
+    let spawned = std::thread::Builder::new()
+        .name("bulwark-metrics-upkeep".to_owned())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_INTERVAL);
+                handle.run_upkeep();
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "cannot start the metrics upkeep thread: histograms compact on scrape only");
+    }
 }
 
 /// `GET /metrics`.
