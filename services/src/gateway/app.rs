@@ -10,12 +10,13 @@ use axum::routing::get;
 use bulwark_runtime::runtime::Runtime;
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use super::deadline::{self, DefaultTimeout};
-use super::edge::priority::{self, EdgeConcurrency};
-use super::edge::rate_limit::{self, EdgeRateLimits};
+use super::admission::{self, Admission};
+use super::deadline::DefaultTimeout;
+use super::edge::priority::EdgeConcurrency;
+use super::edge::rate_limit::EdgeRateLimits;
 use super::readiness::Readiness;
 use super::{
-    GatewayConfig, correlation, dashboard, fallback, health, http_metrics, limits, openapi, panic,
+    GatewayConfig, correlation, dashboard, fallback, health, http_metrics, limits, openapi,
     prometheus, status,
 };
 
@@ -162,7 +163,8 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Wraps `routes` in the gateway's fallbacks and middleware, outermost first: correlation, HTTP
-/// metrics, panic catching, rate limits, edge priority, the request deadline, the body limit;
+/// metrics, then [`admission`] (panic catching, rate limits, edge priority, the request deadline,
+/// the body limit, as one layer);
 /// unknown routes and wrong methods answer 404/405 in the standard format. [`app`] is
 /// `build(routes(), state)`; tests and embedders use it to serve extra routes with exactly the
 /// same behaviour.
@@ -170,23 +172,17 @@ pub fn build(routes: Router<AppState>, state: AppState) -> Router {
     let config = state.config();
     let body_limit = config.body_limit;
     let timeout = DefaultTimeout(config.request_timeout);
-    let concurrency = state.edge_concurrency().clone();
-    let rates = state.rate_limits().clone();
+    let admission = Admission {
+        rates: state.rate_limits().clone(),
+        places: state.edge_concurrency().clone(),
+        timeout,
+        body_limit: limits::BodyLimit::new(body_limit),
+    };
     routes
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(middleware::from_fn_with_state(
-            limits::BodyLimit::new(body_limit),
-            limits::enforce,
-        ))
-        .layer(middleware::from_fn_with_state(timeout, deadline::enforce))
-        .layer(middleware::from_fn_with_state(
-            concurrency,
-            priority::enforce,
-        ))
-        .layer(middleware::from_fn_with_state(rates, rate_limit::enforce))
-        .layer(middleware::from_fn(panic::catch_panic))
+        .layer(middleware::from_fn_with_state(admission, admission::admit))
         .layer(middleware::from_fn(http_metrics::record))
         .layer(middleware::from_fn(correlation::correlate))
         .with_state(state)

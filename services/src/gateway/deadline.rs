@@ -5,16 +5,16 @@
 //! [`RequestContext`](super::RequestContext)), and a handler still running at the deadline is
 //! dropped: the request answers 504 `DEPENDENCY_ERROR`.
 
+use std::future::Future;
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
+use bulwark_runtime::correlation::CorrelationId;
 use bulwark_runtime::error::{DependencyFailure, ServiceError};
 use tokio::time::Instant;
 
 use super::ApiError;
-use super::extract::correlation_of;
 
 /// The header a client lowers its deadline with, in milliseconds.
 pub const REQUEST_TIMEOUT_HEADER: &str = "x-request-timeout";
@@ -27,21 +27,26 @@ pub struct RequestDeadline(pub Instant);
 #[derive(Debug, Clone, Copy)]
 pub struct DefaultTimeout(pub Duration);
 
-/// The middleware.
-pub async fn enforce(
-    State(DefaultTimeout(default)): State<DefaultTimeout>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let id = correlation_of(req.extensions());
-    let timeout = match requested(&req) {
-        Ok(Some(asked)) => asked.min(default),
-        Ok(None) => default,
-        Err(error) => return ApiError::new(error, id).into_response(),
-    };
+/// Sets the request's deadline (the default, lowered by a valid `X-Request-Timeout`) in its
+/// extensions and answers it with the timeout it came from; a malformed header is refused.
+pub fn start(
+    DefaultTimeout(default): DefaultTimeout,
+    req: &mut Request,
+) -> Result<(Instant, Duration), ServiceError> {
+    let timeout = requested(req)?.map_or(default, |asked| asked.min(default));
     let deadline = Instant::now() + timeout;
     req.extensions_mut().insert(RequestDeadline(deadline));
-    match tokio::time::timeout_at(deadline, next.run(req)).await {
+    Ok((deadline, timeout))
+}
+
+/// Runs `inner` until `deadline`; past it the request answers 504 `DEPENDENCY_ERROR`.
+pub async fn run_until(
+    deadline: Instant,
+    timeout: Duration,
+    id: CorrelationId,
+    inner: impl Future<Output = Response>,
+) -> Response {
+    match tokio::time::timeout_at(deadline, inner).await {
         Ok(response) => response,
         Err(_elapsed) => {
             let millis = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);

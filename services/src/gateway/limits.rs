@@ -5,15 +5,11 @@
 //! [`DefaultBodyLimit`](axum::extract::DefaultBodyLimit) applies to every body extractor, and [`ApiJson`](super::ApiJson) answers
 //! its overflow with the same 413.
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use bulwark_runtime::error::ServiceError;
 
-use super::ApiError;
 use super::config::DEFAULT_BODY_LIMIT;
-use super::extract::correlation_of;
 
 /// The limit in force, stored in the request's extensions for extractors to report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,19 +36,17 @@ impl Default for BodyLimit {
 /// Refuses a request whose `Content-Length` exceeds the limit; otherwise records the limit in the
 /// request's extensions and passes it on. Installed by [`build`](super::build) with
 /// `from_fn_with_state(BodyLimit::new(limit), enforce)` next to `DefaultBodyLimit::max(limit)`.
-pub async fn enforce(State(limit): State<BodyLimit>, mut req: Request, next: Next) -> Response {
+pub fn check(limit: BodyLimit, req: &mut Request) -> Result<(), ServiceError> {
     let announced = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if announced.is_some_and(|len| len > limit.0 as u64) {
-        let id = correlation_of(req.extensions());
-        let error = ServiceError::PayloadTooLarge {
+        return Err(ServiceError::PayloadTooLarge {
             limit_bytes: limit.0 as u64,
-        };
-        return ApiError::new(error, id).into_response();
+        });
     }
     req.extensions_mut().insert(limit);
-    next.run(req).await
+    Ok(())
 }

@@ -23,6 +23,7 @@
 //! Handlers return `Result<_, `[`ApiError`]`>` and take JSON bodies with [`ApiJson`], so every
 //! failure answers in the one wire format of [`bulwark_runtime::error`].
 
+pub mod admission;
 pub mod app;
 pub mod config;
 pub mod correlation;

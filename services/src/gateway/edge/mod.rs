@@ -3,7 +3,7 @@
 //! Routes fall into two [`RouteClass`]es. The critical class — health, metrics, status and token
 //! validation — is what an orchestrator and the other services need to keep working while the
 //! rest is overloaded; it has its own places and its own rates, so load on other routes never
-//! queues it. Two middlewares, outermost first:
+//! queues it. Two steps of [`admission`](super::admission), in this order:
 //!
 //! 1. [`rate_limit`]: a GCRA limiter per client and class; over it ⇒ 429 `RATE_LIMIT_ERROR`
 //!    with `Retry-After`;

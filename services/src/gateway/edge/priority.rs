@@ -3,16 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::extract::Request;
 use bulwark_runtime::error::{DependencyFailure, ServiceError};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::RouteClass;
-use crate::gateway::ApiError;
 use crate::gateway::config::ConcurrencyConfig;
-use crate::gateway::extract::correlation_of;
 
 /// The places of both classes. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -43,24 +39,26 @@ impl EdgeConcurrency {
     }
 }
 
-/// The middleware: holds one place of the request's class while the handler runs.
-pub async fn enforce(State(places): State<EdgeConcurrency>, req: Request, next: Next) -> Response {
+/// Takes one place of the request's class, to hold while the handler runs; a full class answers
+/// 503 with `Retry-After: 1` at once.
+pub fn admit(
+    places: &EdgeConcurrency,
+    req: &Request,
+) -> Result<OwnedSemaphorePermit, ServiceError> {
     let class = RouteClass::of(req.extensions());
-    let Ok(_place) = Arc::clone(places.semaphore(class)).try_acquire_owned() else {
+    let Ok(place) = Arc::clone(places.semaphore(class)).try_acquire_owned() else {
         metrics::counter!(
             crate::gateway::http_metrics::names::HTTP_SHED_TOTAL,
             "class" => class.as_str()
         )
         .increment(1);
-        let id = correlation_of(req.extensions());
-        let error = ServiceError::Dependency {
+        return Err(ServiceError::Dependency {
             message: "Server busy: try again shortly".to_owned(),
             failure: DependencyFailure::Unavailable,
             details: [("route_class".to_owned(), class.as_str().to_owned())].into(),
             retry_after: Some(Duration::from_secs(1)),
             source: None,
-        };
-        return ApiError::new(error, id).into_response();
+        });
     };
-    next.run(req).await
+    Ok(place)
 }

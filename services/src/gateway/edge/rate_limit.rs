@@ -11,18 +11,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::HeaderMap;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use bulwark_runtime::error::ServiceError;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
 use super::RouteClass;
-use crate::gateway::ApiError;
 use crate::gateway::config::{RateConfig, RateLimitConfig};
-use crate::gateway::extract::correlation_of;
 
 /// The header that names a client by its API key.
 pub const API_KEY_HEADER: &str = "x-api-key";
@@ -115,10 +111,11 @@ impl Limiters {
     }
 }
 
-/// The middleware.
-pub async fn enforce(State(limits): State<EdgeRateLimits>, req: Request, next: Next) -> Response {
+/// Checks the request against its client's limit for its route class; over it, 429
+/// `RATE_LIMIT_ERROR` with `Retry-After`.
+pub fn check(limits: &EdgeRateLimits, req: &Request) -> Result<(), ServiceError> {
     let Some(limiters) = limits.inner.as_deref() else {
-        return next.run(req).await;
+        return Ok(());
     };
     let class = RouteClass::of(req.extensions());
     let peer = req
@@ -127,14 +124,12 @@ pub async fn enforce(State(limits): State<EdgeRateLimits>, req: Request, next: N
         .map(|info| info.0.ip());
     let client = limiters.client(req.headers(), peer);
     if let Err(wait) = limiters.check(class, client) {
-        let id = correlation_of(req.extensions());
-        let error = ServiceError::RateLimited {
+        return Err(ServiceError::RateLimited {
             message: "Too many requests".to_owned(),
             retry_after: wait,
-        };
-        return ApiError::new(error, id).into_response();
+        });
     }
-    next.run(req).await
+    Ok(())
 }
 
 #[cfg(test)]
