@@ -7,50 +7,20 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
 
-/// Starts `bulwark serve` on port 0 and answers the child and its address, read from the
-/// "bulwark listening" log line.
+#[path = "common/binary.rs"]
+mod binary;
+
+/// `bulwark serve` with a fresh data dir under `dir`.
 async fn serve(dir: &std::path::Path) -> (Child, String) {
-    serve_with(dir, &[]).await
+    binary::serve(&[], &dir.join("data")).await
 }
 
-/// [`serve`] with extra arguments before the subcommand (`--config FILE`).
+/// [`serve`] with global arguments before the subcommand (`--config FILE`).
 async fn serve_with(dir: &std::path::Path, global: &[&std::ffi::OsStr]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bulwark"))
-        .args(global)
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-            "--data-dir",
-        ])
-        .arg(dir.join("data"))
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            let Ok(json) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            if json["message"] == "bulwark listening" {
-                return json["addr"].as_str().unwrap().to_owned();
-            }
-        }
-        panic!("bulwark exited before listening");
-    })
-    .await
-    .expect("bulwark did not start listening within 30 s");
-    // Keep draining its log so it never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, format!("http://{addr}"))
+    binary::serve(global, &dir.join("data")).await
 }
 
 fn promtool() -> Option<&'static str> {

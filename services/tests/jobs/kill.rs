@@ -3,15 +3,13 @@
 //! every job done — each with exactly one result set, as the store's bookkeeping shows.
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use bulwark_services::jobs::JobStatus;
 use bulwark_services::jobs::store::JobStore;
 use futures::StreamExt;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 use crate::support::{client, get_job, post_job};
 
@@ -22,41 +20,9 @@ const TEXTS_PER_JOB: usize = 64;
 const TEXT_CHARS: usize = 2_000;
 
 /// Starts `bulwark serve` with `config` on port 0; answers the child and its base URL, read
-/// from the "bulwark listening" log line.
+/// `bulwark --config CONFIG serve` on `data_dir`.
 async fn serve(config: &Path, data_dir: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bulwark"))
-        .arg("serve")
-        .arg("--config")
-        .arg(config)
-        .args([
-            "--addr",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            let Ok(json) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            if json["message"] == "bulwark listening" {
-                return json["addr"].as_str().unwrap().to_owned();
-            }
-        }
-        panic!("bulwark exited before listening");
-    })
-    .await
-    .expect("bulwark did not start listening within 30 s");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, format!("http://{addr}"))
+    crate::binary::serve(&["--config".as_ref(), config.as_os_str()], data_dir).await
 }
 
 /// Varied text: sentences of different sentiment, cycled from an offset.

@@ -5,6 +5,9 @@
 
 mod support;
 
+#[path = "../common/binary.rs"]
+mod binary;
+
 mod failures;
 mod http;
 mod kill;
