@@ -183,7 +183,19 @@ pub fn build(routes: Router<AppState>, state: AppState) -> Router {
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(admission, admission::admit))
-        .layer(middleware::from_fn(http_metrics::record))
-        .layer(middleware::from_fn(correlation::correlate))
+        .layer(middleware::from_fn(observed))
         .with_state(state)
+}
+
+/// The outer layer: [`correlation`] (ID, span, standard errors, access log) around
+/// [`http_metrics`] (which sees every answer, the inner layers' refusals included). One layer
+/// rather than two, for the reason [`admission`] gives.
+async fn observed(req: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
+    correlation::within(req, |req| async move {
+        let measure = http_metrics::Measure::start(&req);
+        let response = next.run(req).await;
+        measure.finish(&response);
+        response
+    })
+    .await
 }

@@ -10,6 +10,7 @@
 //! line per request (method, path without query string, status, duration — never bodies or
 //! headers).
 
+use std::future::Future;
 use std::time::Instant;
 
 use axum::extract::Request;
@@ -23,7 +24,17 @@ use tracing::Instrument;
 use super::error::standardize;
 
 /// The middleware function (install with `axum::middleware::from_fn(correlate)`).
-pub async fn correlate(mut req: Request, next: Next) -> Response {
+pub async fn correlate(req: Request, next: Next) -> Response {
+    within(req, |req| next.run(req)).await
+}
+
+/// Runs `inner` (the rest of the request's way) as [`correlate`] does, for a layer that composes
+/// it with others.
+pub async fn within<F, Fut>(mut req: Request, inner: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let header = HeaderName::from_static(CORRELATION_HEADER);
     let incoming = req.headers().get(&header).and_then(|v| v.to_str().ok());
     let id = CorrelationId::from_header(incoming);
@@ -39,7 +50,7 @@ pub async fn correlate(mut req: Request, next: Next) -> Response {
     telemetry::continue_trace(&span, req.headers());
     async move {
         let started = Instant::now();
-        let response = next.run(req).await;
+        let response = inner(req).await;
         let mut response = standardize(response, &id);
         if let Ok(value) = HeaderValue::from_str(id.as_str()) {
             response.headers_mut().insert(header, value);

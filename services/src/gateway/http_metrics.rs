@@ -52,26 +52,47 @@ pub fn describe() {
 
 /// The middleware (inside [`correlation`](super::correlation), so it sees every answer).
 pub async fn record(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(UNMATCHED, MatchedPath::as_str);
-    let route = series(route);
-    let started = Instant::now();
+    let measure = Measure::start(&req);
     let response = next.run(req).await;
-    let status = response.status();
-    let error_code = if status.is_client_error() || status.is_server_error() {
-        response
-            .extensions()
-            .get::<StandardError>()
-            .map_or_else(|| code_for(status), |e| e.0)
-            .as_str()
-    } else {
-        "none"
-    };
-    route.requests(status, error_code).increment(1);
-    route.duration.record(started.elapsed().as_secs_f64());
+    measure.finish(&response);
     response
+}
+
+/// One request being measured: its route's series and when it started.
+pub struct Measure {
+    route: Arc<RouteSeries>,
+    started: Instant,
+}
+
+impl Measure {
+    /// Starts measuring `req` (its route template, or [`UNMATCHED`]).
+    pub fn start(req: &Request) -> Self {
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or(UNMATCHED, MatchedPath::as_str);
+        Self {
+            route: series(route),
+            started: Instant::now(),
+        }
+    }
+
+    /// Counts the answer and records the time it took.
+    pub fn finish(self, response: &Response) {
+        let Self { route, started } = self;
+        let status = response.status();
+        let error_code = if status.is_client_error() || status.is_server_error() {
+            response
+                .extensions()
+                .get::<StandardError>()
+                .map_or_else(|| code_for(status), |e| e.0)
+                .as_str()
+        } else {
+            "none"
+        };
+        route.requests(status, error_code).increment(1);
+        route.duration.record(started.elapsed().as_secs_f64());
+    }
 }
 
 /// The series of one route template. Registering a labelled series hashes and copies its
