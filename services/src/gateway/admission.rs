@@ -1,7 +1,7 @@
 //! The inner half of the gateway's middleware, as one layer: panic isolation around the rate
 //! limit, edge priority, the request deadline and the body limit, in that order. Each step's
-//! logic lives in its own module ([`panic`](super::panic), [`rate_limit`], [`priority`],
-//! [`deadline`](super::deadline), [`limits`](super::limits)); this module only runs them in
+//! logic lives in its own module ([`panic`](mod@super::panic), [`rate_limit`], [`priority`],
+//! [`deadline`], [`limits`]); this module only runs them in
 //! turn. One layer rather than five because each `axum::middleware::from_fn` layer clones the
 //! boxed service below it and boxes its future on every request, which cost more than the steps
 //! themselves (docs/benchmarks.md).
