@@ -4,6 +4,7 @@
 //! tests start exactly the same thing.
 
 use axum::Router;
+use bulwark_runtime::chaos::FaultControl;
 use bulwark_runtime::runtime::{Runtime, RuntimeError};
 
 use crate::auth::service::AuthReadiness;
@@ -60,16 +61,39 @@ pub struct Service {
     pub jobs: JobQueue,
 }
 
+/// What a chaos experiment may do to a started service besides what its config says.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Hooks {
+    /// Wraps the auth user stores in the runtime's fault injector under this control.
+    pub store_faults: Option<FaultControl>,
+}
+
+impl Hooks {
+    /// Hooks that let `control` break the auth user stores.
+    pub fn store_faults(control: FaultControl) -> Self {
+        Self {
+            store_faults: Some(control),
+        }
+    }
+}
+
 impl Service {
     /// Starts every pipeline of `config` on a new runtime. The data directory must exist.
     pub async fn start(config: &Config) -> Result<Self, StartError> {
+        Self::start_with(config, Hooks::default()).await
+    }
+
+    /// [`start`](Self::start), with chaos `hooks`.
+    pub async fn start_with(config: &Config, hooks: Hooks) -> Result<Self, StartError> {
         let runtime = Runtime::builder().build().await?;
         let readiness = Readiness::default();
 
-        let auth = AuthService::builder(config.auth.clone())
-            .data_dir(&config.data_dir)
-            .start(&runtime)
-            .await?;
+        let mut auth = AuthService::builder(config.auth.clone()).data_dir(&config.data_dir);
+        if let Some(control) = hooks.store_faults {
+            auth = auth.store_faults(control);
+        }
+        let auth = auth.start(&runtime).await?;
         // Logins fall back to cached credentials and validation needs no store: the stores are
         // covered. Hashing has no fallback.
         for name in runtime.dependency_names() {

@@ -20,6 +20,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bulwark_runtime::bulkhead::Priority;
+use bulwark_runtime::chaos::FaultControl;
 use bulwark_runtime::dependency::CallContext;
 use bulwark_runtime::policy::Policy;
 use bulwark_runtime::runtime::Runtime;
@@ -157,6 +158,7 @@ pub struct AuthServiceBuilder {
     store_policy: Option<Policy>,
     hasher_policy: Option<Policy>,
     stores: Option<UserStores>,
+    store_faults: Option<FaultControl>,
 }
 
 impl AuthServiceBuilder {
@@ -190,6 +192,13 @@ impl AuthServiceBuilder {
         self
     }
 
+    /// Wraps each configured store in the runtime's fault injector under `control`, so a chaos
+    /// experiment can break the real stores while the service runs.
+    pub fn store_faults(mut self, control: FaultControl) -> Self {
+        self.store_faults = Some(control);
+        self
+    }
+
     /// Validates the settings, opens and registers the stores and the hasher on `runtime`,
     /// loads (or creates) the signing keys, and starts the background tasks.
     pub async fn start(self, runtime: &Runtime) -> Result<AuthService, AuthStartError> {
@@ -198,7 +207,13 @@ impl AuthServiceBuilder {
         let stores = match self.stores {
             Some(stores) => stores,
             None => {
-                UserStores::connect(runtime, &config.store, &self.data_dir, self.store_policy)
+                UserStores::connect(
+                    runtime,
+                    &config.store,
+                    &self.data_dir,
+                    self.store_policy,
+                    self.store_faults.as_ref(),
+                )
                     .await?
             }
         };
@@ -276,6 +291,7 @@ impl AuthService {
             store_policy: None,
             hasher_policy: None,
             stores: None,
+            store_faults: None,
         }
     }
 

@@ -65,8 +65,10 @@ pub struct Observed {
     pub jobs_accepted: u64,
     /// Jobs lost or done twice.
     pub jobs_lost: u64,
-    /// Whether a watched breaker never opened although its fault ran (detection missing).
+    /// Watched breakers that never opened although their fault ran (detection missing).
     pub undetected_faults: Vec<String>,
+    /// Watched breakers still not closed when the traffic stopped (recovery missing).
+    pub unrecovered_faults: Vec<String>,
 }
 
 impl ChaosReport {
@@ -208,10 +210,16 @@ fn failures(
             _ => {}
         }
     }
-    if let Some(max) = slo.time_to_recover_ms
-        && let Some(t) = report.time_to_recover_ms.filter(|t| *t > max)
-    {
-        out.push(format!("time to recover {t} ms > {max} ms"));
+    if let Some(max) = slo.time_to_recover_ms {
+        if let Some(t) = report.time_to_recover_ms.filter(|t| *t > max) {
+            out.push(format!("time to recover {t} ms > {max} ms"));
+        }
+        if !observed.unrecovered_faults.is_empty() {
+            out.push(format!(
+                "never recovered (breaker of {} still not closed at the end)",
+                observed.unrecovered_faults.join(", ")
+            ));
+        }
     }
     if let (Some(min), Some(capacity)) = (slo.goodput_share, scenario.capacity_rps) {
         let floor = min * f64::from(capacity);

@@ -237,6 +237,9 @@ pub const BUILT_IN: [(&str, &str); 7] = [
     ),
 ];
 
+/// The scenario `bulwark demo` runs (not one of the experiments: it has every fault in turn).
+pub const DEMO: &str = include_str!("../../../examples/chaos/demo.toml");
+
 impl Scenario {
     /// Parses and checks a scenario.
     pub fn from_toml(text: &str) -> Result<Self, ScenarioError> {
@@ -317,6 +320,12 @@ mod tests {
             let scenario = Scenario::from_toml(text).unwrap_or_else(|e| panic!("{name}: {e:?}"));
             assert_eq!(scenario.name, name);
         }
+    }
+
+    #[test]
+    fn the_demo_parses() {
+        let demo = Scenario::from_toml(DEMO).unwrap();
+        assert_eq!(demo.faults.len(), 4);
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use bulwark_runtime::breaker::{BreakerConfig, WindowKind};
+use bulwark_runtime::chaos::{Chaos, FaultControl};
 use bulwark_runtime::bulkhead::{BulkheadConfig, ClassLimits};
 use bulwark_runtime::policy::Policy;
 use bulwark_runtime::retry::RetryPolicy;
@@ -82,11 +83,14 @@ pub fn default_store_policy() -> Policy {
 impl UserStores {
     /// Opens the configured primary (migrating it) and replicas, and registers each on
     /// `runtime` under its role's name with `policy` (default: [`default_store_policy`]).
+    /// With `faults`, every store is wrapped in the runtime's fault injector under that control
+    /// (chaos experiments break the real store this way).
     pub async fn connect(
         runtime: &Runtime,
         config: &StoreConfig,
         data_dir: &Path,
         policy: Option<Policy>,
+        faults: Option<&FaultControl>,
     ) -> Result<Self, ConnectError> {
         let policy = policy.unwrap_or_else(default_store_policy);
         let pool = PoolSettings {
@@ -101,12 +105,13 @@ impl UserStores {
             OpenMode::Primary,
             pool,
             &policy,
+            faults,
         )
         .await?;
         let mut replicas = Vec::with_capacity(config.replica_urls.len());
         for (i, url) in config.replica_urls.iter().enumerate() {
             let role = StoreRole::Replica(i);
-            replicas.push(register(runtime, role, url, OpenMode::Replica, pool, &policy).await?);
+            replicas.push(register(runtime, role, url, OpenMode::Replica, pool, &policy, faults).await?);
         }
         Ok(Self::new(primary, replicas))
     }
@@ -119,6 +124,7 @@ async fn register(
     mode: OpenMode,
     pool: PoolSettings,
     policy: &Policy,
+    faults: Option<&FaultControl>,
 ) -> Result<Box<dyn StoreHandle>, ConnectError> {
     let name = role.dependency_name();
     let store = open(url, mode, pool)
@@ -128,9 +134,20 @@ async fn register(
             source,
         })?;
     tracing::info!(dependency = %name, backend = store.backend(), "user store opened");
-    let handle = runtime
-        .add(name.clone(), StoreDependency::new(store), policy.clone())
-        .await
-        .map_err(|source| ConnectError::Register { role: name, source })?;
-    Ok(Box::new(handle))
+    let dependency = StoreDependency::new(store);
+    let registered = match faults {
+        None => runtime
+            .add(name.clone(), dependency, policy.clone())
+            .await
+            .map(|handle| Box::new(handle) as Box<dyn StoreHandle>),
+        Some(control) => runtime
+            .add(
+                name.clone(),
+                Chaos::with_control(dependency, control.clone()),
+                policy.clone(),
+            )
+            .await
+            .map(|handle| Box::new(handle) as Box<dyn StoreHandle>),
+    };
+    registered.map_err(|source| ConnectError::Register { role: name, source })
 }
