@@ -62,5 +62,11 @@ fi
 cargo test --workspace --all-targets
 # The API contract: schemathesis against a real `bulwark serve` (the binary the tests just built).
 bash scripts/schemathesis.sh target/debug/bulwark
+# Chaos (issue 14): every built-in scenario, shortened to 12 s, through the binary the tests just
+# built, one after the other (they measure latency: never beside other tests). `bulwark chaos`
+# exits non-zero when a scenario breaks an SLO, which fails this script.
+for scenario in upstream-errors upstream-hang latency-spike actor-panics store-outage overload crash-restart; do
+    target/debug/bulwark chaos --scenario "$scenario" --duration 12s
+done
 cargo test --workspace --doc
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps

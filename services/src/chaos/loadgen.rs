@@ -85,7 +85,10 @@ pub async fn run(scenario: &Scenario, target: &Target, live: &Arc<Live>, jobs: &
         if Instant::now() >= end {
             break;
         }
-        let traffic = scenario.traffic[order[n % order.len()]].clone();
+        let traffic = &scenario.traffic[order[n % order.len()]];
+        let body = traffic.body_for(n as u64);
+        let job = traffic.job;
+        let route = traffic.route.clone();
         n += 1;
         let Ok(permit) = Arc::clone(&in_flight).try_acquire_owned() else {
             live.record(&Outcome::NotSent, Duration::ZERO, deadline);
@@ -94,7 +97,8 @@ pub async fn run(scenario: &Scenario, target: &Target, live: &Arc<Live>, jobs: &
         let (target, live, jobs) = (target.clone(), Arc::clone(live), Arc::clone(jobs));
         let key = format!("chaos-{n}");
         tasks.spawn(async move {
-            let (outcome, latency) = send(&target, &traffic, deadline, &key, &jobs).await;
+            let request = Request { route, body, job };
+            let (outcome, latency) = send(&target, request, deadline, &key, &jobs).await;
             live.record(&outcome, latency, deadline);
             drop(permit);
         });
@@ -104,18 +108,25 @@ pub async fn run(scenario: &Scenario, target: &Target, live: &Arc<Live>, jobs: &
     while tasks.join_next().await.is_some() {}
 }
 
+/// One request to send.
+struct Request {
+    route: String,
+    body: serde_json::Value,
+    job: bool,
+}
+
 /// Sends one request and classifies its answer. A job submission that fails at the transport
 /// level is resubmitted with the same idempotency key until its deadline (as a real client
 /// would), so a crash between accepting and answering cannot lose it.
 async fn send(
     target: &Target,
-    traffic: &Traffic,
+    traffic: Request,
     deadline: Duration,
     key: &str,
     jobs: &AcceptedJobs,
 ) -> (Outcome, Duration) {
     let start = Instant::now();
-    let mut body = traffic.body.clone();
+    let mut body = traffic.body;
     if traffic.job {
         body["idempotency_key"] = serde_json::Value::from(key);
     }
@@ -172,6 +183,7 @@ mod tests {
             weight,
             body: serde_json::Value::Null,
             job: false,
+            vary: 1,
         };
         assert_eq!(schedule(&[t(3), t(1), t(0)]), vec![0, 0, 0, 1]);
     }

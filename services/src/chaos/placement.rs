@@ -121,13 +121,16 @@ impl Placement {
             .collect()
     }
 
-    /// Circuits that are open or half-open, by dependency.
-    pub fn open_circuits(&self) -> Vec<(String, State)> {
-        self.controls()
+    /// Circuits that are open or half-open, by dependency; `None` for a child process.
+    pub fn open_circuits(&self) -> Option<Vec<(String, State)>> {
+        self.runtime()?;
+        let open = self
+            .controls()
             .iter()
             .map(|c| (c.name().to_owned(), c.state()))
             .filter(|(_, state)| matches!(state, State::Open | State::HalfOpen | State::ForcedOpen))
-            .collect()
+            .collect();
+        Some(open)
     }
 
     /// Actor restarts so far (in process), or process restarts (child).

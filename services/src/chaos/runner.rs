@@ -128,21 +128,21 @@ pub struct Progress {
     pub elapsed: Duration,
     /// What the last second's requests did.
     pub second: Tally,
-    /// Circuits that are not closed.
-    pub circuits: Vec<(String, State)>,
+    /// Circuits that are open or half-open; `None` when the service runs in another process.
+    pub circuits: Option<Vec<(String, State)>>,
 }
 
 impl Progress {
     /// The progress line: elapsed, rate, availability, p99, circuits not closed.
     pub fn line(&self) -> String {
-        let circuits = if self.circuits.is_empty() {
-            "all circuits closed".to_owned()
-        } else {
-            self.circuits
+        let circuits = match &self.circuits {
+            None => String::new(),
+            Some(open) if open.is_empty() => "all circuits closed".to_owned(),
+            Some(open) => open
                 .iter()
                 .map(|(name, state)| format!("{name} {}", state_word(*state)))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
         };
         format!(
             "[{:>3}s] {:>4} req/s  availability {:>6.2} %  p99 {:>7.1} ms  {circuits}",
@@ -288,6 +288,8 @@ async fn drive(
     loadgen::run(scenario, &target, &live, &jobs).await;
     let traffic_end = Instant::now();
     progress.abort();
+    // Both tasks hold the placement: wait until they have let go of it.
+    let _ = progress.await;
     let _ = schedule.await;
     lab.heal();
 
@@ -346,12 +348,14 @@ fn watched(faults: &[FaultStep], lab: &Lab) -> Vec<FaultStep> {
 async fn prepare(scenario: &Scenario, client: &reqwest::Client, base_url: &str) {
     for traffic in &scenario.traffic {
         if traffic.route == "/v1/auth/token" {
-            // 201, or 409 when it exists already: either way the user can log in.
-            let _ = client
-                .post(format!("{base_url}/v1/auth/register"))
-                .json(&traffic.body)
-                .send()
-                .await;
+            for body in traffic.variants() {
+                // 201, or 409 when it exists already: either way the user can log in.
+                let _ = client
+                    .post(format!("{base_url}/v1/auth/register"))
+                    .json(&body)
+                    .send()
+                    .await;
+            }
         }
     }
 }
@@ -366,10 +370,7 @@ async fn report_progress(
     loop {
         tick.tick().await;
         // A crash in progress holds the placement: its circuits are unknown this second.
-        let circuits = placement
-            .try_lock()
-            .map(|p| p.open_circuits())
-            .unwrap_or_default();
+        let circuits = placement.try_lock().ok().and_then(|p| p.open_circuits());
         on_event(Event::Second(Progress {
             elapsed: start.elapsed(),
             second: live.take_second(),

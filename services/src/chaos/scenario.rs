@@ -87,6 +87,45 @@ pub struct Traffic {
     /// Whether it is a durable job submission (counted in `jobs_accepted`, checked for loss).
     #[serde(default)]
     pub job: bool,
+    /// How many variants of the body are sent in turn: every `{n}` in its strings becomes the
+    /// request's number modulo `vary` (distinct users, distinct texts). Default 1: one body.
+    #[serde(default = "default_vary")]
+    pub vary: u32,
+}
+
+fn default_vary() -> u32 {
+    1
+}
+
+impl Traffic {
+    /// The body of the `n`th request of this kind: `{n}` replaced by `n % vary`.
+    pub fn body_for(&self, n: u64) -> serde_json::Value {
+        if self.vary <= 1 {
+            return self.body.clone();
+        }
+        let variant = (n % u64::from(self.vary)).to_string();
+        substitute(&self.body, &variant)
+    }
+
+    /// Every distinct body this traffic sends (`vary` of them).
+    pub fn variants(&self) -> impl Iterator<Item = serde_json::Value> + '_ {
+        (0..u64::from(self.vary.max(1))).map(|n| self.body_for(n))
+    }
+}
+
+fn substitute(value: &serde_json::Value, variant: &str) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => Value::String(text.replace("{n}", variant)),
+        Value::Array(items) => Value::Array(items.iter().map(|v| substitute(v, variant)).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), substitute(v, variant)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 fn default_weight() -> u32 {
@@ -273,6 +312,9 @@ impl Scenario {
                 "duration and deadline must be positive",
             ));
         }
+        if self.traffic.iter().any(|t| t.vary == 0 || t.vary > 100_000) {
+            return Err(ScenarioError::Invalid("vary must be between 1 and 100000"));
+        }
         if self.traffic.is_empty() || self.traffic.iter().all(|t| t.weight == 0) {
             return Err(ScenarioError::Invalid(
                 "traffic needs at least one weighted route",
@@ -320,6 +362,20 @@ mod tests {
             let scenario = Scenario::from_toml(text).unwrap_or_else(|e| panic!("{name}: {e:?}"));
             assert_eq!(scenario.name, name);
         }
+    }
+
+    #[test]
+    fn variants_replace_the_placeholder() {
+        let traffic = Traffic {
+            route: "/v1/auth/token".into(),
+            weight: 1,
+            body: serde_json::json!({"username": "user-{n}", "tags": ["{n}", 7]}),
+            job: false,
+            vary: 3,
+        };
+        assert_eq!(traffic.body_for(4)["username"], "user-1");
+        assert_eq!(traffic.body_for(5)["tags"][0], "2");
+        assert_eq!(traffic.variants().count(), 3);
     }
 
     #[test]

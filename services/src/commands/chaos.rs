@@ -11,8 +11,9 @@ use crate::chaos::{self, ChaosReport, Event, RunOptions};
 use crate::cli::{ChaosArgs, GlobalArgs};
 
 /// Log lines of the service under test that reach the terminal (`RUST_LOG` overrides): only
-/// errors, so the progress lines stay readable.
-pub(super) const LOG_FILTER: &str = "error";
+/// errors, so the progress lines stay readable, and not the panics the run injects itself
+/// (the report counts the restarts they cause).
+pub(super) const LOG_FILTER: &str = "error,bulwark_runtime::telemetry::panic=off";
 
 /// Runs the scenario and prints its report.
 pub async fn run(global: &GlobalArgs, args: &ChaosArgs) -> Result<(), CommandError> {
