@@ -1,24 +1,22 @@
-//! The inner half of the gateway's middleware, as one layer: panic isolation around the rate
-//! limit, edge priority, the request deadline and the body limit, in that order. Each step's
-//! logic lives in its own module ([`panic`](mod@super::panic), [`rate_limit`], [`priority`],
-//! [`deadline`], [`limits`]); this module only runs them in
-//! turn. One layer rather than five because each `axum::middleware::from_fn` layer clones the
-//! boxed service below it and boxes its future on every request, which cost more than the steps
-//! themselves (docs/benchmarks.md).
+//! The admission steps every request passes before its handler, in order: the rate limit, edge
+//! priority, the request deadline and the body limit. Each step's logic lives in its own module
+//! ([`rate_limit`], [`priority`], [`deadline`], [`limits`]); this module only runs them in turn.
+//! They are all synchronous: [`layer`](super::layer) runs them before it calls the handler, and
+//! keeps what they grant (the place, the deadline) for the handler's run.
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use std::time::Duration;
 
-use super::ApiError;
+use axum::extract::Request;
+use bulwark_runtime::error::ServiceError;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::Instant;
+
 use super::deadline::{self, DefaultTimeout};
 use super::edge::priority::{self, EdgeConcurrency};
 use super::edge::rate_limit::{self, EdgeRateLimits};
-use super::extract::correlation_of;
 use super::limits::{self, BodyLimit};
-use super::panic;
 
-/// What the steps need, cloned once per request.
+/// What the steps need, shared by every request.
 #[derive(Debug, Clone)]
 pub struct Admission {
     /// Per-client rates by route class.
@@ -31,25 +29,28 @@ pub struct Admission {
     pub body_limit: BodyLimit,
 }
 
-/// The middleware (install with `from_fn_with_state(admission, admit)`, inside the correlation
-/// and metrics layers, which must see every answer including these refusals).
-pub async fn admit(State(edge): State<Admission>, mut req: Request, next: Next) -> Response {
-    let id = correlation_of(req.extensions());
-    panic::catch(id.clone(), async move {
-        let admitted = rate_limit::check(&edge.rates, &req)
-            .and_then(|()| priority::admit(&edge.places, &req))
-            .and_then(|place| Ok((place, deadline::start(edge.timeout, &mut req)?)));
-        let (_place, (until, timeout)) = match admitted {
-            Ok(admitted) => admitted,
-            Err(refused) => return ApiError::new(refused, id).into_response(),
-        };
-        deadline::run_until(until, timeout, id.clone(), async move {
-            match limits::check(edge.body_limit, &mut req) {
-                Ok(()) => next.run(req).await,
-                Err(refused) => ApiError::new(refused, id).into_response(),
-            }
+/// What an admitted request holds while its handler runs.
+#[derive(Debug)]
+pub struct Admitted {
+    /// Its place in its route class, given back when dropped.
+    pub place: OwnedSemaphorePermit,
+    /// When it must be answered.
+    pub deadline: Instant,
+    /// The timeout the deadline came from (for the 504's details).
+    pub timeout: Duration,
+}
+
+impl Admission {
+    /// Runs the steps on `req`: the first refusal is the answer.
+    pub fn admit(&self, req: &mut Request) -> Result<Admitted, ServiceError> {
+        rate_limit::check(&self.rates, req)?;
+        let place = priority::admit(&self.places, req)?;
+        let (deadline, timeout) = deadline::start(self.timeout, req)?;
+        limits::check(self.body_limit, req)?;
+        Ok(Admitted {
+            place,
+            deadline,
+            timeout,
         })
-        .await
-    })
-    .await
+    }
 }

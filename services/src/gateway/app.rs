@@ -5,19 +5,18 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware;
 use axum::routing::get;
 use bulwark_runtime::runtime::Runtime;
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use super::admission::{self, Admission};
+use super::admission::Admission;
 use super::deadline::DefaultTimeout;
+use super::layer::GatewayLayer;
 use super::edge::priority::EdgeConcurrency;
 use super::edge::rate_limit::EdgeRateLimits;
 use super::readiness::Readiness;
 use super::{
-    GatewayConfig, correlation, dashboard, fallback, health, http_metrics, limits, openapi,
-    prometheus, status,
+    GatewayConfig, dashboard, fallback, health, limits, openapi, prometheus, status,
 };
 
 /// What handlers share: the settings, the runtime every pipeline registers its dependencies on,
@@ -162,9 +161,8 @@ pub fn routes() -> Router<AppState> {
         .merge(dashboard::routes())
 }
 
-/// Wraps `routes` in the gateway's fallbacks and middleware, outermost first: correlation, HTTP
-/// metrics, then [`admission`] (panic catching, rate limits, edge priority, the request deadline,
-/// the body limit, as one layer);
+/// Wraps `routes` in the gateway's fallbacks and middleware ([`GatewayLayer`]: correlation, HTTP
+/// metrics, the admission steps, panic isolation and the deadline around the handler);
 /// unknown routes and wrong methods answer 404/405 in the standard format. [`app`] is
 /// `build(routes(), state)`; tests and embedders use it to serve extra routes with exactly the
 /// same behaviour.
@@ -182,20 +180,6 @@ pub fn build(routes: Router<AppState>, state: AppState) -> Router {
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(middleware::from_fn_with_state(admission, admission::admit))
-        .layer(middleware::from_fn(observed))
+        .layer(GatewayLayer::new(admission))
         .with_state(state)
-}
-
-/// The outer layer: [`correlation`] (ID, span, standard errors, access log) around
-/// [`http_metrics`] (which sees every answer, the inner layers' refusals included). One layer
-/// rather than two, for the reason [`admission`] gives.
-async fn observed(req: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
-    correlation::within(req, |req| async move {
-        let measure = http_metrics::Measure::start(&req);
-        let response = next.run(req).await;
-        measure.finish(&response);
-        response
-    })
-    .await
 }

@@ -1,4 +1,4 @@
-//! The correlation middleware, outermost on every request.
+//! The correlation step, outermost on every request ([`layer`](super::layer) runs it).
 //!
 //! It takes the `X-Correlation-ID` header when it is valid (1–128 printable ASCII characters; a
 //! non-ASCII header value counts as invalid), otherwise makes a fresh UUID v7; stores the ID in the
@@ -10,61 +10,85 @@
 //! line per request (method, path without query string, status, duration — never bodies or
 //! headers).
 
-use std::future::Future;
 use std::time::Instant;
 
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::Next;
+use axum::http::{HeaderName, HeaderValue, Method, Uri};
 use axum::response::Response;
 use bulwark_runtime::correlation::{CORRELATION_HEADER, CorrelationId};
 use bulwark_runtime::telemetry;
-use tracing::Instrument;
+use tracing::Span;
 
 use super::error::standardize;
 
-/// The middleware function (install with `axum::middleware::from_fn(correlate)`).
-pub async fn correlate(req: Request, next: Next) -> Response {
-    within(req, |req| next.run(req)).await
+/// A request whose correlation has begun: its ID, its span, and what the access log needs.
+#[derive(Debug)]
+pub struct Correlated {
+    id: CorrelationId,
+    span: Span,
+    method: Method,
+    // The URI, not a copy of its path: cloning it only counts a reference.
+    uri: Uri,
+    started: Instant,
 }
 
-/// Runs `inner` (the rest of the request's way) as [`correlate`] does, for a layer that composes
-/// it with others.
-pub async fn within<F, Fut>(mut req: Request, inner: F) -> Response
-where
-    F: FnOnce(Request) -> Fut,
-    Fut: Future<Output = Response>,
-{
-    let header = HeaderName::from_static(CORRELATION_HEADER);
-    let incoming = req.headers().get(&header).and_then(|v| v.to_str().ok());
+/// Takes the request's valid `X-Correlation-ID` or makes one, stores it in the request's
+/// extensions and opens the request's span (continuing the client's `traceparent`).
+pub fn begin(req: &mut Request) -> Correlated {
+    let incoming = req
+        .headers()
+        .get(CORRELATION_HEADER)
+        .and_then(|v| v.to_str().ok());
     let id = CorrelationId::from_header(incoming);
     req.extensions_mut().insert(id.clone());
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
+    let uri = req.uri().clone();
     let span = tracing::info_span!(
         "request",
         correlation_id = %id,
         method = %method,
-        path = %path,
+        path = %uri.path(),
     );
     telemetry::continue_trace(&span, req.headers());
-    async move {
-        let started = Instant::now();
-        let response = inner(req).await;
-        let mut response = standardize(response, &id);
-        if let Ok(value) = HeaderValue::from_str(id.as_str()) {
-            response.headers_mut().insert(header, value);
+    Correlated {
+        id,
+        span,
+        method,
+        uri,
+        started: Instant::now(),
+    }
+}
+
+impl Correlated {
+    /// The request's correlation ID.
+    pub fn id(&self) -> &CorrelationId {
+        &self.id
+    }
+
+    /// The request's span: the rest of the request runs in it.
+    pub fn span(&self) -> &Span {
+        &self.span
+    }
+
+    /// Puts `response` in the standard format if it is an error not yet in it, sets the ID
+    /// header, and logs the request's line.
+    pub fn finish(self, response: Response) -> Response {
+        let mut response = standardize(response, &self.id);
+        if let Ok(value) = HeaderValue::from_str(self.id.as_str()) {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(CORRELATION_HEADER), value);
         }
-        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        tracing::info!(
-            method = %method,
-            path = %path,
-            status = response.status().as_u16(),
-            duration_ms = micros as f64 / 1e3,
-            "request finished"
-        );
+        let micros = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.span.in_scope(|| {
+            tracing::info!(
+                method = %self.method,
+                path = %self.uri.path(),
+                status = response.status().as_u16(),
+                duration_ms = micros as f64 / 1e3,
+                "request finished"
+            );
+        });
         response
     }
-    .instrument(span)
-    .await
 }

@@ -9,7 +9,6 @@ use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::Response;
 use metrics::{Counter, Histogram};
 
@@ -50,13 +49,6 @@ pub fn describe() {
     );
 }
 
-/// The middleware (inside [`correlation`](super::correlation), so it sees every answer).
-pub async fn record(req: Request, next: Next) -> Response {
-    let measure = Measure::start(&req);
-    let response = next.run(req).await;
-    measure.finish(&response);
-    response
-}
 
 /// One request being measured: its route's series and when it started.
 pub struct Measure {

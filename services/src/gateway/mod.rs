@@ -2,7 +2,8 @@
 //!
 //! [`app()`] builds the whole application from an [`AppState`]; [`server::Server`] runs it on a
 //! listener with the edge limits (connections, header timeout and size, keep-alive), optional
-//! TLS ([`tls`]) and graceful shutdown. Every request passes, outermost first:
+//! TLS ([`tls`]) and graceful shutdown. Every request passes, outermost first (all of it one
+//! tower layer, [`layer::GatewayLayer`]):
 //!
 //! 1. [`correlation`]: takes a valid `X-Correlation-ID` or makes one, opens the request's tracing
 //!    span (so every log line carries the ID), echoes the ID in the response header and turns any
@@ -35,6 +36,7 @@ pub mod extract;
 pub mod fallback;
 pub mod health;
 pub mod http_metrics;
+pub mod layer;
 pub mod limits;
 pub mod openapi;
 pub mod panic;

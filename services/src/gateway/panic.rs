@@ -22,9 +22,13 @@ pub struct HandlerPanicked(String);
 pub async fn catch(id: CorrelationId, inner: impl Future<Output = Response>) -> Response {
     match AssertUnwindSafe(inner).catch_unwind().await {
         Ok(response) => response,
-        Err(payload) => {
-            let cause = HandlerPanicked(bulwark_runtime::error::panic_text(payload.as_ref()));
-            ApiError::new(ServiceError::system(cause), id).into_response()
-        }
+        Err(payload) => response(id, payload.as_ref()),
     }
+}
+
+/// The answer to a request whose handler panicked with `payload`: 500 `SYSTEM_ERROR` (the panic
+/// text goes to the log, not to the client).
+pub fn response(id: CorrelationId, payload: &(dyn std::any::Any + Send)) -> Response {
+    let cause = HandlerPanicked(bulwark_runtime::error::panic_text(payload));
+    ApiError::new(ServiceError::system(cause), id).into_response()
 }
