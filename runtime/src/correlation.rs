@@ -48,7 +48,11 @@ impl std::hash::Hash for CorrelationId {
 impl CorrelationId {
     /// A fresh UUID v7.
     pub fn generate() -> Self {
-        Self(Repr::Shared(Arc::from(uuid::Uuid::now_v7().to_string())))
+        // Encoded on the stack and copied once into the shared string (no formatter, no
+        // intermediate `String`).
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let text = uuid::Uuid::now_v7().hyphenated().encode_lower(&mut text);
+        Self(Repr::Shared(Arc::from(&*text)))
     }
 
     /// Accepts `value` when it is a valid correlation ID (1–128 printable ASCII characters, no
