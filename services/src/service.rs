@@ -14,6 +14,8 @@ use crate::embeddings::{EmbeddingsService, routes as embeddings_routes};
 use crate::gateway::{self, AppState, Readiness, Role};
 use crate::jobs::{JobQueue, JobsStartError, routes as job_routes};
 use crate::overrides::{self, OverrideError};
+use crate::responses::provider::PROVIDER_POOL;
+use crate::responses::{ResponseService, routes as response_routes};
 use crate::sentiment::model::MODEL_POOL;
 use crate::sentiment::{SentimentService, routes as sentiment_routes};
 
@@ -33,6 +35,9 @@ pub enum StartError {
     /// The embeddings pipeline could not start.
     #[error("embeddings pipeline")]
     Embeddings(#[from] crate::embeddings::EmbeddingsStartError),
+    /// The response pipeline could not start.
+    #[error("response pipeline")]
+    Responses(#[from] crate::responses::ResponseStartError),
     /// The job queue could not start.
     #[error("job queue")]
     Jobs(#[from] JobsStartError),
@@ -56,6 +61,8 @@ pub struct Service {
     pub sentiment: SentimentService,
     /// The embeddings pipeline.
     pub embeddings: EmbeddingsService,
+    /// The response pipeline.
+    pub responses: ResponseService,
     /// The durable sentiment job queue.
     pub jobs: JobQueue,
 }
@@ -110,6 +117,17 @@ impl Service {
         let note = embeddings.clone();
         readiness.check("embeddings", move || note.readiness_note());
 
+        // Provider outages are covered by the templates; a provider refusing our key shows as
+        // not ready in its own entry (and opens no breaker).
+        let responses = ResponseService::builder(config.response.clone(), sentiment.clone())
+            .start(&runtime)
+            .await?;
+        if responses.has_providers() {
+            readiness.declare(PROVIDER_POOL, Role::COVERED);
+        }
+        let note = responses.clone();
+        readiness.check("responses", move || note.readiness_note());
+
         // Jobs are processed by the same sentiment pipeline (model pool, cache, fallback).
         let jobs_config = &config.sentiment.jobs;
         let jobs = JobQueue::start(
@@ -141,12 +159,14 @@ impl Service {
             .openapi(<auth_routes::AuthApi as utoipa::OpenApi>::openapi())
             .openapi(<sentiment_routes::SentimentApi as utoipa::OpenApi>::openapi())
             .openapi(<embeddings_routes::EmbeddingsApi as utoipa::OpenApi>::openapi())
+            .openapi(<response_routes::ResponsesApi as utoipa::OpenApi>::openapi())
             .openapi(<job_routes::JobsApi as utoipa::OpenApi>::openapi())
             .build();
         let routes = gateway::app::routes()
             .merge(auth_routes::routes(auth.clone()))
             .merge(sentiment_routes::routes(sentiment.clone()))
             .merge(embeddings_routes::routes(embeddings.clone()))
+            .merge(response_routes::routes(responses.clone()))
             .merge(job_routes::routes(jobs.clone()));
         let router = gateway::build(routes, state.clone());
         Ok(Self {
@@ -156,6 +176,7 @@ impl Service {
             auth,
             sentiment,
             embeddings,
+            responses,
             jobs,
         })
     }
