@@ -275,7 +275,11 @@ impl<B: Serialize, R> HttpDependency<B, R> {
         response: &mut reqwest::Response,
         buffer: &mut Vec<u8>,
     ) -> Result<bool, HttpError> {
-        match response.chunk().await.map_err(super::classify::body_error)? {
+        match response
+            .chunk()
+            .await
+            .map_err(super::classify::body_error)?
+        {
             Some(chunk) => {
                 buffer.extend_from_slice(&chunk);
                 Ok(true)

@@ -288,7 +288,9 @@ mod tests {
             "response.providers[0].base_url"
         );
         assert_eq!(
-            bad(&format!("{provider}base_url = \"http://x\"\n{provider}base_url = \"http://y\"")),
+            bad(&format!(
+                "{provider}base_url = \"http://x\"\n{provider}base_url = \"http://y\""
+            )),
             "response.providers[1].name"
         );
         assert_eq!(bad("max_tokens = 0"), "response.max_tokens");

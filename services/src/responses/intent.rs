@@ -10,7 +10,17 @@ use serde::{Deserialize, Serialize};
 
 /// What a message is about.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Intent {
@@ -85,14 +95,7 @@ pub const KEYWORDS: &[(Intent, &[&str])] = &[
     (
         Intent::Shipping,
         &[
-            "ship",
-            "deliver",
-            "parcel",
-            "package",
-            "tracking",
-            "courier",
-            "arriv",
-            "dispatch",
+            "ship", "deliver", "parcel", "package", "tracking", "courier", "arriv", "dispatch",
         ],
     ),
     (
@@ -163,9 +166,7 @@ fn matches(words: &[&str], keyword: &str) -> usize {
     };
     words
         .windows(parts.len())
-        .filter(|window| {
-            window[..head.len()] == *head && window[head.len()].starts_with(last)
-        })
+        .filter(|window| window[..head.len()] == *head && window[head.len()].starts_with(last))
         .count()
 }
 
@@ -177,7 +178,10 @@ mod tests {
     fn intents_by_keyword() {
         for (message, intent) in [
             ("I want my money back for this order", Intent::Refund),
-            ("Where is my parcel? The tracking page says nothing", Intent::Shipping),
+            (
+                "Where is my parcel? The tracking page says nothing",
+                Intent::Shipping,
+            ),
             ("I was charged twice on my invoice", Intent::Billing),
             ("I cannot log in, my password was reset", Intent::Account),
             ("Your support was rude and unacceptable", Intent::Complaint),

@@ -168,7 +168,7 @@ fn events(
     }
     let start = match stream {
         ReplyStream::Whole(reply) => Relay::Whole(reply),
-        ReplyStream::Live(live) => Relay::Live(Box::new(live), String::new()),
+        ReplyStream::Live(live) => Relay::Live(live, String::new()),
     };
     futures::stream::unfold(start, move |relay| {
         let id = id.clone();

@@ -87,7 +87,9 @@ impl ResponseRequest {
         {
             details.insert(
                 "customer_id".to_owned(),
-                format!("must be 1 to {MAX_CUSTOMER_ID_CHARS} characters without control characters"),
+                format!(
+                    "must be 1 to {MAX_CUSTOMER_ID_CHARS} characters without control characters"
+                ),
             );
         }
         if let Some(context) = &self.context
@@ -146,14 +148,14 @@ pub enum ReplyStream {
     /// A whole answer.
     Whole(Reply),
     /// A provider's stream, its first token arrived.
-    Live(LiveReply),
+    Live(Box<LiveReply>),
 }
 
 /// A provider's stream and what the final answer will say besides its text.
 #[derive(Debug)]
 pub struct LiveReply {
     /// The stream.
-    pub tokens: TokenStream,
+    pub tokens: Box<TokenStream>,
     /// The answer without its text (filled as the stream goes).
     pub reply: Reply,
     remember: Option<(ResultCache<Remembered>, String)>,
@@ -282,7 +284,7 @@ impl ResponseService {
         request: &ResponseRequest,
     ) -> Result<Reply, ResponseError> {
         let prepared = self.prepare(ctx, request).await?;
-        if let Some(hit) = self.from_cache(&prepared) {
+        if let Some(hit) = self.lookup(&prepared) {
             return Ok(hit);
         }
         match self.ask(ctx, &prepared, false).await {
@@ -316,20 +318,20 @@ impl ResponseService {
         request: &ResponseRequest,
     ) -> Result<ReplyStream, ResponseError> {
         let prepared = self.prepare(ctx, request).await?;
-        if let Some(hit) = self.from_cache(&prepared) {
+        if let Some(hit) = self.lookup(&prepared) {
             return Ok(ReplyStream::Whole(hit));
         }
         Ok(match self.ask(ctx, &prepared, true).await {
             Some(Generation::Stream(tokens)) => {
                 let mut reply = prepared.reply;
                 tokens.provider().clone_into(&mut reply.provider);
-                ReplyStream::Live(LiveReply {
+                ReplyStream::Live(Box::new(LiveReply {
                     tokens,
                     reply,
                     remember: prepared
                         .cache_key
                         .map(|key| (self.inner.cache.clone(), key)),
-                })
+                }))
             }
             Some(Generation::Complete { provider, text, .. }) => {
                 ReplyStream::Whole(self.answered(prepared, &provider, text))
@@ -383,8 +385,8 @@ impl ResponseService {
             .map_err(|err| match err {
                 crate::sentiment::SentimentError::Invalid { details } => ResponseError::Invalid {
                     details: details
-                        .into_iter()
-                        .map(|(_, problem)| ("message".to_owned(), problem))
+                        .into_values()
+                        .map(|problem| ("message".to_owned(), problem))
                         .collect(),
                 },
             })?;
@@ -395,7 +397,11 @@ impl ResponseService {
             sentiment.label,
         );
         let cache_key = request.use_cache.then(|| {
-            let context = request.context.as_deref().map(normalise).unwrap_or_default();
+            let context = request
+                .context
+                .as_deref()
+                .map(normalise)
+                .unwrap_or_default();
             format!("{}\u{0}{context}", normalise(&request.message))
         });
         Ok(Prepared {
@@ -416,7 +422,7 @@ impl ResponseService {
         })
     }
 
-    fn from_cache(&self, prepared: &Prepared) -> Option<Reply> {
+    fn lookup(&self, prepared: &Prepared) -> Option<Reply> {
         let hit = self.inner.cache.get(prepared.cache_key.as_deref()?)?;
         Some(Reply {
             text: hit.text.to_string(),
@@ -427,7 +433,12 @@ impl ResponseService {
     }
 
     /// The pool's answer, or `None` (logged) when no provider answered.
-    async fn ask(&self, ctx: &CallContext, prepared: &Prepared, stream: bool) -> Option<Generation> {
+    async fn ask(
+        &self,
+        ctx: &CallContext,
+        prepared: &Prepared,
+        stream: bool,
+    ) -> Option<Generation> {
         let pool = self.inner.pool.as_ref()?;
         let Some(inner) = with_reserve(ctx, self.inner.reserve) else {
             tracing::warn!(

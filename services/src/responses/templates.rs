@@ -180,7 +180,10 @@ mod tests {
             },
         );
         assert!(text.starts_with("Hi c-42, I'm sorry"), "{text}");
-        assert!(text.contains("your refund") && !text.contains('{'), "{text}");
+        assert!(
+            text.contains("your refund") && !text.contains('{'),
+            "{text}"
+        );
     }
 
     #[test]
@@ -192,13 +195,19 @@ mod tests {
             intent,
         };
         assert_eq!(templates.render(Label::Neutral, fill(Intent::Refund)), "r");
-        assert_eq!(templates.render(Label::Positive, fill(Intent::Refund)), "g+");
+        assert_eq!(
+            templates.render(Label::Positive, fill(Intent::Refund)),
+            "g+"
+        );
         let key = |text: &str| match Templates::parse(text).unwrap_err() {
             TemplatesError::Invalid { key, .. } => key,
             other => panic!("{other}"),
         };
         assert_eq!(key(&format!("{general}[refnd]\nneutral = \"x\"")), "refnd");
-        assert_eq!(key(&format!("{general}[refund]\nangry = \"x\"")), "refund.angry");
+        assert_eq!(
+            key(&format!("{general}[refund]\nangry = \"x\"")),
+            "refund.angry"
+        );
         assert_eq!(
             key(&format!("{general}[refund]\nneutral = \"Hi {{name}}\"")),
             "refund.neutral"

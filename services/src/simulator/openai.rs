@@ -158,8 +158,10 @@ pub(crate) async fn chat(
         let usage = request
             .stream_options
             .is_some_and(|o| o.include_usage)
-            .then(|| json!({"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                             "total_tokens": prompt_tokens + completion_tokens}));
+            .then(|| {
+                json!({"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                             "total_tokens": prompt_tokens + completion_tokens})
+            });
         return stream(model, answer, cut, malformed, usage);
     }
     if malformed {

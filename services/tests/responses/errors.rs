@@ -76,7 +76,10 @@ async fn error_bodies_of_both_apis_are_parsed_with_their_retry_after() {
     let ProviderError::Status { status, error, .. } = cause(&err) else {
         panic!("{err:?}")
     };
-    assert_eq!((*status, error.kind.as_deref()), (529, Some("overloaded_error")));
+    assert_eq!(
+        (*status, error.kind.as_deref()),
+        (529, Some("overloaded_error"))
+    );
     sim.stop().await;
 }
 
@@ -96,7 +99,10 @@ async fn keys_go_as_bearer_or_x_api_key_and_a_refusal_is_unauthorized() {
         assert!(text.contains("Where is my order?"), "{text}");
         assert!(usage.prompt > 0 && usage.completion > 0, "{usage:?}");
 
-        let err = provider(&config).call(request(false), &ctx).await.unwrap_err();
+        let err = provider(&config)
+            .call(request(false), &ctx)
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), FailureKind::Unauthorized, "{config:?}");
     }
     let debug = format!("{:?}", provider(&openai(&sim, "o").api_key_env("PATH")));

@@ -91,7 +91,12 @@ async fn with_every_provider_down_the_template_answers_200_degraded() {
 #[tokio::test]
 async fn without_providers_the_template_answers_and_readiness_says_why() {
     let p = pipeline(config(Vec::new())).await;
-    let (status, _, body) = post(&p.app, &json!({"message": "Can I change my password?"}), &[]).await;
+    let (status, _, body) = post(
+        &p.app,
+        &json!({"message": "Can I change my password?"}),
+        &[],
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         (&body["provider"], &body["degraded"], &body["intent"]),
@@ -132,8 +137,15 @@ async fn a_refused_key_skips_the_provider_opens_no_breaker_and_shows_in_readines
     }
     p.flush().await;
     let pool = p.responses.pool().unwrap();
-    assert_eq!(pool.endpoint("llm-primary").unwrap().state(), Circuit::Closed);
-    assert_eq!(refusing.hits(), 12, "unauthorized is not a reason to stop asking");
+    assert_eq!(
+        pool.endpoint("llm-primary").unwrap().state(),
+        Circuit::Closed
+    );
+    assert_eq!(
+        refusing.hits(),
+        12,
+        "unauthorized is not a reason to stop asking"
+    );
     let (status, ready) = get(&p.app, "/readyz").await;
     assert_eq!(status, 200, "{ready}");
     assert_eq!(ready["status"], "degraded", "{ready}");
@@ -155,7 +167,11 @@ async fn a_refused_key_skips_the_provider_opens_no_breaker_and_shows_in_readines
 async fn an_open_breaker_skips_its_provider_at_once() {
     let broken = simulator(failing(500)).await;
     let fine = simulator(Faults::default()).await;
-    let p = pipeline(config(vec![openai(&broken, "broken"), openai(&fine, "fine")])).await;
+    let p = pipeline(config(vec![
+        openai(&broken, "broken"),
+        openai(&fine, "fine"),
+    ]))
+    .await;
     let pool = p.responses.pool().unwrap().clone();
     let mut n = 0;
     while pool.endpoint("broken").unwrap().state() != Circuit::Open {

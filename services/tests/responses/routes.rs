@@ -44,7 +44,10 @@ async fn a_provider_answer_is_cached_unless_the_request_says_no() {
     let p = pipeline(settings).await;
     let ask = |message: &str, cache: bool| json!({"message": message, "cache": cache});
     let (_, _, first) = post(&p.app, &ask("How do I  reset my password?", true), &[]).await;
-    assert_eq!((&first["provider"], &first["cached"]), (&json!("p"), &json!(false)));
+    assert_eq!(
+        (&first["provider"], &first["cached"]),
+        (&json!("p"), &json!(false))
+    );
     let (_, _, again) = post(&p.app, &ask(" How do I reset my password? ", true), &[]).await;
     assert_eq!(again["cached"], true, "{again}");
     assert_eq!(again["text"], first["text"]);
@@ -64,7 +67,10 @@ async fn a_provider_answer_is_cached_unless_the_request_says_no() {
     assert_eq!(degraded["provider"], "template");
     sim.faults().heal();
     let (_, _, healed) = post(&p.app, &ask("new question", true), &[]).await;
-    assert_eq!((&healed["provider"], &healed["cached"]), (&json!("p"), &json!(false)));
+    assert_eq!(
+        (&healed["provider"], &healed["cached"]),
+        (&json!("p"), &json!(false))
+    );
     p.runtime.shutdown().await;
 }
 
@@ -76,9 +82,15 @@ async fn the_route_is_in_the_openapi_document_and_answers_over_a_socket() {
     assert_eq!(status, 200);
     let operation = &doc["paths"]["/v1/responses"]["post"];
     assert!(operation.is_object(), "{doc}");
-    assert!(operation["responses"]["400"].is_object(), "shared errors added");
+    assert!(
+        operation["responses"]["400"].is_object(),
+        "shared errors added"
+    );
     let schema = &doc["components"]["schemas"]["GenerateRequest"];
-    assert_eq!(schema["properties"]["message"]["maxLength"], 8000, "{schema}");
+    assert_eq!(
+        schema["properties"]["message"]["maxLength"], 8000,
+        "{schema}"
+    );
 
     let served = serve(p.app.clone()).await;
     let response = client()
@@ -88,7 +100,10 @@ async fn the_route_is_in_the_openapi_document_and_answers_over_a_socket() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let id = response.headers()["x-correlation-id"].to_str().unwrap().to_owned();
+    let id = response.headers()["x-correlation-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["correlation_id"], Value::from(id));
     assert_eq!(body["provider"], "llm-primary");

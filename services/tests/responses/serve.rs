@@ -51,19 +51,32 @@ timeout_ms = 2000
             .json(&json!({"message": message}))
             .send()
     };
-    let body: Value = ask("Where is my refund?").await.unwrap().json().await.unwrap();
+    let body: Value = ask("Where is my refund?")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["provider"], "llm-primary", "{body}");
     assert_eq!(body["intent"], "refund");
 
     primary.faults().set(failing(503)).unwrap();
-    let body: Value = ask("Where is my parcel?").await.unwrap().json().await.unwrap();
+    let body: Value = ask("Where is my parcel?")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["provider"], "llm-secondary", "{body}");
 
     secondary.faults().set(failing(529)).unwrap();
     let response = ask("Anyone?").await.unwrap();
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
-    assert_eq!((&body["provider"], &body["degraded"]), (&json!("template"), &json!(true)));
+    assert_eq!(
+        (&body["provider"], &body["degraded"]),
+        (&json!("template"), &json!(true))
+    );
 
     let metrics = client
         .get(format!("{base}/metrics"))

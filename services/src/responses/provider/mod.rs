@@ -89,7 +89,7 @@ pub enum Generation {
         usage: Usage,
     },
     /// A stream whose first token has arrived.
-    Stream(TokenStream),
+    Stream(Box<TokenStream>),
 }
 
 /// One provider (see the [module](self) docs).
@@ -194,7 +194,7 @@ impl Provider {
                 self.http.max_response_bytes(),
             )
             .await?;
-            return Ok(Generation::Stream(stream));
+            return Ok(Generation::Stream(Box::new(stream)));
         }
         let body = self
             .http
@@ -223,7 +223,9 @@ impl Dependency for Provider {
         req: ProviderRequest,
         ctx: &CallContext,
     ) -> Result<Generation, DependencyError> {
-        self.generate(&req, ctx).await.map_err(ProviderError::classify)
+        self.generate(&req, ctx)
+            .await
+            .map_err(ProviderError::classify)
     }
 
     async fn reset(&self) {
