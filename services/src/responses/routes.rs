@@ -36,7 +36,7 @@ use crate::sentiment::analyzer::Label;
 #[derive(OpenApi)]
 #[openapi(
     paths(respond),
-    components(schemas(GenerateRequest, GenerateResponse, SentimentSummary, Intent, Label, Delta)),
+    components(schemas(GenerateRequest, GenerateResponse, SentimentSummary, Intent, Label, Delta, StreamEvent, StreamEventKind)),
     tags((name = "responses", description = "Customer responses: LLM providers with per-provider breakers, failover and hedging; templates as the fallback"))
 )]
 pub struct ResponsesApi;
@@ -115,6 +115,28 @@ pub struct Delta {
     pub text: String,
 }
 
+/// The name of a streamed answer's event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamEventKind {
+    /// A piece of text: `data` is a [`Delta`].
+    Delta,
+    /// The whole answer: `data` is a [`GenerateResponse`].
+    Done,
+    /// The stream broke off: `data` is the standard error JSON.
+    Error,
+}
+
+/// One server-sent event of a streamed answer, as the OpenAPI document describes each event of
+/// `text/event-stream` (OpenAPI 3.1: the schema is one event).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StreamEvent {
+    /// What the event is.
+    pub event: StreamEventKind,
+    /// Its JSON body.
+    pub data: String,
+}
+
 /// `POST /v1/responses`.
 #[utoipa::path(
     post,
@@ -125,7 +147,7 @@ pub struct Delta {
         (status = 200, description = "The response (from a provider, the cache, or the template with degraded: true); with \"stream\": true, server-sent events: `delta` ({\"text\"}), then `done` (this body), or `error` (the standard error)",
          content(
             (GenerateResponse = "application/json"),
-            (String = "text/event-stream"),
+            (StreamEvent = "text/event-stream"),
          )),
     )
 )]
