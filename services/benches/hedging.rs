@@ -12,6 +12,7 @@
 //! no hedging             n=600  p50=1.2ms  p95=2.0ms  p99=301.9ms  max=303.1ms  hedges=0 (won 0)
 //! hedging after 50ms     n=600  p50=…
 //! ```
+#![allow(clippy::expect_used)]
 
 use std::time::{Duration, Instant};
 
