@@ -266,6 +266,12 @@ mod tests {
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("embeddings.dimension"), "{err}");
         assert!(toml::from_str::<Config>("[sentiment]\nendpoint = []\n").is_err());
+        let config: Config = toml::from_str(
+            "[[response.providers]]\nname = \"p\"\nkind = \"openai\"\nbase_url = \"nope\"\nmodel = \"m\"\n",
+        )
+        .unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("response.providers[0].base_url"), "{err}");
     }
 
     #[test]

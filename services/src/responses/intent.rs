@@ -95,7 +95,8 @@ pub const KEYWORDS: &[(Intent, &[&str])] = &[
     (
         Intent::Shipping,
         &[
-            "ship", "deliver", "parcel", "package", "tracking", "courier", "arriv", "dispatch",
+            "ship", "order", "deliver", "parcel", "package", "tracking", "courier", "arriv",
+            "dispatch",
         ],
     ),
     (
@@ -186,6 +187,7 @@ mod tests {
             ("I cannot log in, my password was reset", Intent::Account),
             ("Your support was rude and unacceptable", Intent::Complaint),
             ("Do you open on Sundays?", Intent::General),
+            ("Where is my order?", Intent::Shipping),
             ("", Intent::General),
             ("REFUNDED?", Intent::Refund),
         ] {
