@@ -118,7 +118,7 @@ impl Service {
         readiness.check("embeddings", move || note.readiness_note());
 
         // Provider outages are covered by the templates; a provider refusing our key shows as
-        // not ready in its own entry (and opens no breaker).
+        // not ready in its own entry and is named in a note (it opens no breaker).
         let responses = ResponseService::builder(config.response.clone(), sentiment.clone())
             .start(&runtime)
             .await?;
@@ -126,7 +126,8 @@ impl Service {
             readiness.declare(PROVIDER_POOL, Role::COVERED);
         }
         let note = responses.clone();
-        readiness.check("responses", move || note.readiness_note());
+        let clock = runtime.clock().clone();
+        readiness.check("responses", move || note.readiness_note(clock.now()));
 
         // Jobs are processed by the same sentiment pipeline (model pool, cache, fallback).
         let jobs_config = &config.sentiment.jobs;

@@ -16,6 +16,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bulwark_runtime::clock::Moment;
 use bulwark_runtime::dependency::{CallContext, metric_names};
 use bulwark_runtime::error::chain;
 use bulwark_runtime::policy::Policy;
@@ -32,6 +33,7 @@ use super::provider::{
 };
 use super::templates::{Fill, Templates};
 use super::usage;
+use crate::gateway::readiness::UNAUTHORIZED_HOLD;
 use crate::sentiment::SentimentService;
 use crate::sentiment::analyzer::Label;
 use crate::sentiment::cache::{ResultCache, normalise};
@@ -355,14 +357,33 @@ impl ResponseService {
         self.inner.pool.as_ref().map(ProviderPool::snapshot)
     }
 
-    /// Why the pipeline serves degraded by design, for readiness: `Some` when no provider is
-    /// configured. (An outage of configured providers shows through their circuits, a refused
-    /// key through the provider's readiness entry.)
-    pub fn readiness_note(&self) -> Option<String> {
-        self.inner
-            .pool
-            .is_none()
-            .then(|| "no provider configured: templates answer (degraded)".to_owned())
+    /// Why the pipeline serves degraded, for readiness at `now` (the runtime's clock): no
+    /// provider configured, or providers that refused our API key (401/403) in the last
+    /// [`UNAUTHORIZED_HOLD`], named (they are skipped and open no breaker, so no circuit shows
+    /// it). An outage of configured providers shows through their circuits.
+    pub fn readiness_note(&self, now: Moment) -> Option<String> {
+        let Some(pool) = &self.inner.pool else {
+            return Some("no provider configured: templates answer (degraded)".to_owned());
+        };
+        let refusing: Vec<&str> = pool
+            .endpoints()
+            .filter(|(_, handle)| {
+                handle
+                    .snapshot()
+                    .unauthorized
+                    .last_at_nanos
+                    .is_some_and(|at| {
+                        now.saturating_duration_since(Moment::from_nanos(at)) < UNAUTHORIZED_HOLD
+                    })
+            })
+            .map(|(name, _)| name)
+            .collect();
+        (!refusing.is_empty()).then(|| {
+            format!(
+                "provider(s) refusing our API key (401/403), skipped: {}",
+                refusing.join(", ")
+            )
+        })
     }
 
     /// Answers the cache holds (approximate).

@@ -157,6 +157,13 @@ async fn a_refused_key_skips_the_provider_opens_no_breaker_and_shows_in_readines
         .unwrap_or_else(|| panic!("the refusing provider is named: {ready}"));
     assert_eq!(entry["ready"], false, "{ready}");
     assert_eq!(entry["state"], "closed", "{ready}");
+    assert!(
+        ready["notes"]["responses"]
+            .as_str()
+            .unwrap()
+            .ends_with("skipped: llm-primary"),
+        "{ready}"
+    );
     let (_, status_page) = get(&p.app, "/status").await;
     assert!(!status_page.to_string().contains(&wrong_key));
     assert!(!format!("{:?}", p.responses).contains(&wrong_key));

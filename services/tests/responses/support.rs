@@ -128,7 +128,8 @@ pub async fn pipeline(config: ResponseConfig) -> Pipeline {
         readiness.declare(PROVIDER_POOL, Role::COVERED);
     }
     let note = responses.clone();
-    readiness.check("responses", move || note.readiness_note());
+    let clock = runtime.clock().clone();
+    readiness.check("responses", move || note.readiness_note(clock.now()));
     let mut gateway = GatewayConfig::default();
     gateway.rate_limit.enabled = false;
     let state = AppState::builder(gateway, runtime.clone())
