@@ -267,5 +267,7 @@ fn json_event(name: &str, body: &impl Serialize) -> Result<Event, Infallible> {
     Ok(Event::default().event(name).data(data))
 }
 
+// The schema attributes of `GenerateRequest` repeat these limits as literals (utoipa takes no
+// constants there): changing one without the other fails the build.
 const _: () = assert!(MAX_MESSAGE_CHARS == 8000 && MAX_CONTEXT_CHARS == 8000);
 const _: () = assert!(MAX_CUSTOMER_ID_CHARS == 128);
