@@ -21,6 +21,8 @@
 //!
 //! [sentiment]               # model endpoints, labels, cache: see crate::sentiment::config
 //! [embeddings]              # embeddings endpoints, local fallback: see crate::embeddings::config
+//! [response]                # LLM providers, hedging, templates: see crate::responses::config
+//! [[response.providers]]
 //!
 //! [sentiment.jobs]          # durable jobs (see crate::jobs::config)
 //! workers = 2
@@ -46,6 +48,7 @@ use crate::auth::AuthConfig;
 use crate::embeddings::EmbeddingsConfig;
 use crate::gateway::GatewayConfig;
 use crate::overrides::{self, OverrideError, Overrides};
+use crate::responses::ResponseConfig;
 use crate::sentiment::SentimentConfig;
 use crate::upstream::InvalidEndpoint;
 
@@ -71,6 +74,8 @@ pub struct Config {
     pub sentiment: SentimentConfig,
     /// The embeddings pipeline (`[embeddings]`).
     pub embeddings: EmbeddingsConfig,
+    /// The response pipeline (`[response]`, its providers in `[[response.providers]]`).
+    pub response: ResponseConfig,
     /// Per-dependency policy overrides, by dependency or pool name.
     #[serde(skip_serializing_if = "Overrides::is_empty")]
     pub dependencies: Overrides,
@@ -88,6 +93,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             sentiment: SentimentConfig::default(),
             embeddings: EmbeddingsConfig::default(),
+            response: ResponseConfig::default(),
             dependencies: Overrides::new(),
             telemetry: TelemetryConfig::default(),
         }
@@ -138,7 +144,7 @@ pub enum ConfigError {
     /// A `[dependencies]` section is not a valid policy.
     #[error("invalid dependency override")]
     Override(#[from] OverrideError),
-    /// A `[sentiment]` or `[embeddings]` value is out of range (the key names the entry).
+    /// A `[sentiment]`, `[embeddings]` or `[response]` value is out of range (the key names the entry).
     #[error(transparent)]
     Pipeline(#[from] InvalidEndpoint),
     /// A value is out of range.
@@ -198,6 +204,7 @@ impl Config {
                 problem: invalid.problem,
             })?;
         self.embeddings.validate()?;
+        self.response.validate()?;
         overrides::validate(&self.dependencies)?;
         Ok(())
     }
@@ -259,6 +266,12 @@ mod tests {
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("embeddings.dimension"), "{err}");
         assert!(toml::from_str::<Config>("[sentiment]\nendpoint = []\n").is_err());
+        let config: Config = toml::from_str(
+            "[[response.providers]]\nname = \"p\"\nkind = \"openai\"\nbase_url = \"nope\"\nmodel = \"m\"\n",
+        )
+        .unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("response.providers[0].base_url"), "{err}");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! - [`auth`]: users, password hashing, JWT tokens and degraded mode (a library the gateway mounts).
 //! - [`sentiment`]: model endpoints with failover, a cache and the rule-based analyzer as fallback;
 //!   [`embeddings`]: embeddings endpoints with a local hashing fallback; [`upstream`]: the
-//!   configured HTTP endpoints both pool.
+//!   configured HTTP endpoints both pool; [`responses`]: customer responses from LLM providers
+//!   with per-provider breakers, failover, hedging and templates as the fallback.
 //! - [`gateway`]: the axum application — correlation IDs, the standard error format for every
 //!   failure (unknown route, wrong method, bad or oversized body, panics), health, graceful shutdown.
 //! - [`jobs`]: durable sentiment jobs — a SQLite-backed bounded queue, workers, recovery after a
@@ -26,6 +27,7 @@ pub mod embeddings;
 pub mod gateway;
 pub mod jobs;
 pub mod overrides;
+pub mod responses;
 pub mod sentiment;
 pub mod service;
 pub mod simulator;

@@ -15,6 +15,8 @@ use crate::embeddings::{EmbeddingsService, routes as embeddings_routes};
 use crate::gateway::{self, AppState, Readiness, Role};
 use crate::jobs::{JobQueue, JobsStartError, routes as job_routes};
 use crate::overrides::{self, OverrideError};
+use crate::responses::provider::PROVIDER_POOL;
+use crate::responses::{ResponseService, routes as response_routes};
 use crate::sentiment::model::MODEL_POOL;
 use crate::sentiment::{SentimentService, routes as sentiment_routes};
 
@@ -34,6 +36,9 @@ pub enum StartError {
     /// The embeddings pipeline could not start.
     #[error("embeddings pipeline")]
     Embeddings(#[from] crate::embeddings::EmbeddingsStartError),
+    /// The response pipeline could not start.
+    #[error("response pipeline")]
+    Responses(#[from] crate::responses::ResponseStartError),
     /// The job queue could not start.
     #[error("job queue")]
     Jobs(#[from] JobsStartError),
@@ -57,6 +62,8 @@ pub struct Service {
     pub sentiment: SentimentService,
     /// The embeddings pipeline.
     pub embeddings: EmbeddingsService,
+    /// The response pipeline.
+    pub responses: ResponseService,
     /// The durable sentiment job queue.
     pub jobs: JobQueue,
 }
@@ -134,6 +141,18 @@ impl Service {
         let note = embeddings.clone();
         readiness.check("embeddings", move || note.readiness_note());
 
+        // Provider outages are covered by the templates; a provider refusing our key shows as
+        // not ready in its own entry and is named in a note (it opens no breaker).
+        let responses = ResponseService::builder(config.response.clone(), sentiment.clone())
+            .start(&runtime)
+            .await?;
+        if responses.has_providers() {
+            readiness.declare(PROVIDER_POOL, Role::COVERED);
+        }
+        let note = responses.clone();
+        let clock = runtime.clock().clone();
+        readiness.check("responses", move || note.readiness_note(clock.now()));
+
         // Jobs are processed by the same sentiment pipeline (model pool, cache, fallback).
         let jobs_config = &config.sentiment.jobs;
         let jobs = JobQueue::start(
@@ -165,12 +184,14 @@ impl Service {
             .openapi(<auth_routes::AuthApi as utoipa::OpenApi>::openapi())
             .openapi(<sentiment_routes::SentimentApi as utoipa::OpenApi>::openapi())
             .openapi(<embeddings_routes::EmbeddingsApi as utoipa::OpenApi>::openapi())
+            .openapi(<response_routes::ResponsesApi as utoipa::OpenApi>::openapi())
             .openapi(<job_routes::JobsApi as utoipa::OpenApi>::openapi())
             .build();
         let routes = gateway::app::routes()
             .merge(auth_routes::routes(auth.clone()))
             .merge(sentiment_routes::routes(sentiment.clone()))
             .merge(embeddings_routes::routes(embeddings.clone()))
+            .merge(response_routes::routes(responses.clone()))
             .merge(job_routes::routes(jobs.clone()));
         let router = gateway::build(routes, state.clone());
         Ok(Self {
@@ -180,6 +201,7 @@ impl Service {
             auth,
             sentiment,
             embeddings,
+            responses,
             jobs,
         })
     }

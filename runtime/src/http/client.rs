@@ -112,6 +112,13 @@ impl<B, R> HttpDependencyBuilder<B, R> {
         self
     }
 
+    /// A header sent with every request, marked sensitive (an API key: never shown in debug
+    /// output).
+    pub fn sensitive_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into(), true));
+        self
+    }
+
     /// `Authorization: Bearer <token>`, marked sensitive (never shown in debug output).
     pub fn bearer_auth(mut self, token: impl AsRef<str>) -> Self {
         self.headers.push((
@@ -235,6 +242,55 @@ impl<B: Serialize, R: DeserializeOwned> HttpDependency<B, R> {
             content_type: content_type.and_then(|v| v.to_str().ok().map(str::to_owned)),
             source,
         })
+    }
+}
+
+impl<B: Serialize, R> HttpDependency<B, R> {
+    /// One exchange, for callers that read the answer themselves (an error body in the API's
+    /// own shape, a stream of server-sent events): the request is sent with the same headers,
+    /// timeouts and correlation as [`send`](Self::send), and the response is returned whatever
+    /// its status. Read its body with [`read_body`](Self::read_body) (under the size limit) or
+    /// [`next_chunk`](Self::next_chunk).
+    pub async fn exchange(
+        &self,
+        req: &HttpRequest<B>,
+        ctx: &CallContext,
+    ) -> Result<reqwest::Response, HttpError> {
+        let mut request = self.request(req.method().clone(), req.path(), ctx);
+        if let Some(body) = req.body() {
+            let bytes = serde_json::to_vec(body).map_err(HttpError::Encode)?;
+            request = request.header(CONTENT_TYPE, "application/json").body(bytes);
+        }
+        request.send().await.map_err(send_error)
+    }
+
+    /// The whole body of `response`, at most the configured `max_response_bytes`.
+    pub async fn read_body(&self, response: &mut reqwest::Response) -> Result<Vec<u8>, HttpError> {
+        read_limited(response, self.max_response_bytes).await
+    }
+
+    /// Appends the next chunk of `response`'s body to `buffer`; `false` at the body's end. A
+    /// broken connection or the read timeout is an [`HttpError`] like any other.
+    pub async fn read_chunk(
+        response: &mut reqwest::Response,
+        buffer: &mut Vec<u8>,
+    ) -> Result<bool, HttpError> {
+        match response
+            .chunk()
+            .await
+            .map_err(super::classify::body_error)?
+        {
+            Some(chunk) => {
+                buffer.extend_from_slice(&chunk);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// The largest response body accepted, in bytes.
+    pub fn max_response_bytes(&self) -> usize {
+        self.max_response_bytes
     }
 }
 

@@ -1,4 +1,5 @@
 //! [`ResultCache`]: recent model answers keyed by normalised text (moka: bounded, with TTL).
+//! The response pipeline keeps its providers' answers in one too (with its own value type).
 //!
 //! Only answers of the model are cached — never a fallback's, which would keep serving the
 //! degraded answer after the model recovered. The key is the text with surrounding blanks
@@ -19,13 +20,14 @@ pub struct CachedAnswer {
     pub score: f64,
 }
 
-/// Recent model answers; off when the TTL or the capacity is zero. Cheap to clone.
+/// Recent model answers (of type `V`); off when the TTL or the capacity is zero. Cheap to
+/// clone.
 #[derive(Debug, Clone)]
-pub struct ResultCache {
-    entries: Option<Cache<String, CachedAnswer>>,
+pub struct ResultCache<V: Clone + Send + Sync + 'static = CachedAnswer> {
+    entries: Option<Cache<String, V>>,
 }
 
-impl ResultCache {
+impl<V: Clone + Send + Sync + 'static> ResultCache<V> {
     /// At most `capacity` texts, each for `ttl`.
     pub fn new(capacity: u64, ttl: Duration) -> Self {
         let entries = (capacity > 0 && !ttl.is_zero()).then(|| {
@@ -38,12 +40,12 @@ impl ResultCache {
     }
 
     /// The cached answer for `key`, if any.
-    pub fn get(&self, key: &str) -> Option<CachedAnswer> {
+    pub fn get(&self, key: &str) -> Option<V> {
         self.entries.as_ref()?.get(key)
     }
 
     /// Remembers the model's answer for `key`.
-    pub fn insert(&self, key: String, answer: CachedAnswer) {
+    pub fn insert(&self, key: String, answer: V) {
         if let Some(entries) = &self.entries {
             entries.insert(key, answer);
         }

@@ -13,15 +13,19 @@ pub const MAX_BATCH_TEXTS: usize = 256;
 
 /// What is wrong with `text`, if anything.
 pub fn text_problem(text: &str) -> Option<String> {
+    bounded_text_problem(text, MAX_TEXT_CHARS)
+}
+
+/// What is wrong with `text` for a field of at most `max` characters after trimming, if
+/// anything (the response pipeline's message holds 8,000).
+pub fn bounded_text_problem(text: &str, max: usize) -> Option<String> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Some("must not be empty or only whitespace".to_owned());
     }
     // Counting stops early: a huge text costs no more than the limit.
-    if trimmed.chars().nth(MAX_TEXT_CHARS).is_some() {
-        return Some(format!(
-            "must be at most {MAX_TEXT_CHARS} characters after trimming"
-        ));
+    if trimmed.chars().nth(max).is_some() {
+        return Some(format!("must be at most {max} characters after trimming"));
     }
     None
 }

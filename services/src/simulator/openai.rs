@@ -23,6 +23,14 @@ struct ChatRequest {
     messages: Vec<Message>,
     #[serde(default)]
     stream: bool,
+    #[serde(default)]
+    stream_options: Option<StreamOptions>,
+}
+
+#[derive(Deserialize)]
+struct StreamOptions {
+    #[serde(default)]
+    include_usage: bool,
 }
 
 #[derive(Deserialize)]
@@ -145,8 +153,16 @@ pub(crate) async fn chat(
             None,
         );
     };
+    let completion_tokens = text::tokens(&answer);
     if request.stream {
-        return stream(model, answer, cut, malformed);
+        let usage = request
+            .stream_options
+            .is_some_and(|o| o.include_usage)
+            .then(|| {
+                json!({"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                             "total_tokens": prompt_tokens + completion_tokens})
+            });
+        return stream(model, answer, cut, malformed, usage);
     }
     if malformed {
         return (
@@ -156,7 +172,6 @@ pub(crate) async fn chat(
         )
             .into_response();
     }
-    let completion_tokens = text::tokens(&answer);
     axum::Json(json!({
         "id": format!("chatcmpl-sim-{}", now_secs()),
         "object": "chat.completion",
@@ -169,7 +184,15 @@ pub(crate) async fn chat(
     .into_response()
 }
 
-fn stream(model: String, answer: String, cut: bool, malformed: bool) -> Response {
+/// The answer as chunks; with `usage` (asked by `stream_options.include_usage`), a last chunk
+/// with no choices carries it, as OpenAI sends it.
+fn stream(
+    model: String,
+    answer: String,
+    cut: bool,
+    malformed: bool,
+    usage: Option<Value>,
+) -> Response {
     let chunk = |delta: Value, finish: Option<&str>| {
         json!({"id": "chatcmpl-sim", "object": "chat.completion.chunk", "model": model,
                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
@@ -193,6 +216,11 @@ fn stream(model: String, answer: String, cut: bool, malformed: bool) -> Response
         }
     }
     events.push(Ok(Event::default().data(chunk(json!({}), Some("stop")))));
+    if let Some(usage) = usage {
+        let last = json!({"id": "chatcmpl-sim", "object": "chat.completion.chunk", "model": model,
+                          "choices": [], "usage": usage});
+        events.push(Ok(Event::default().data(last.to_string())));
+    }
     events.push(Ok(Event::default().data("[DONE]")));
     Sse::new(futures::stream::iter(events)).into_response()
 }

@@ -106,16 +106,22 @@ pub struct InvalidEndpoint {
 /// http(s) URLs, timeouts in 1..=[`MAX_TIMEOUT_MS`], unique names without `/`, non-empty key
 /// variable names.
 pub fn validate(section: &str, endpoints: &[EndpointConfig]) -> Result<(), InvalidEndpoint> {
+    validate_list(&format!("{section}.endpoints"), endpoints)
+}
+
+/// [`validate`] for a list at any key (`response.providers`): an offending field is named
+/// `<list>[i].<field>`.
+pub fn validate_list(list: &str, endpoints: &[EndpointConfig]) -> Result<(), InvalidEndpoint> {
     let invalid = |key: String, problem: String| InvalidEndpoint { key, problem };
     if endpoints.len() > MAX_ENDPOINTS {
         return Err(invalid(
-            format!("{section}.endpoints"),
+            list.to_owned(),
             format!("at most {MAX_ENDPOINTS} endpoints, got {}", endpoints.len()),
         ));
     }
     let mut names = HashSet::new();
     for (i, endpoint) in endpoints.iter().enumerate() {
-        let key = |field: &str| format!("{section}.endpoints[{i}].{field}");
+        let key = |field: &str| format!("{list}[{i}].{field}");
         check_url(&endpoint.url).map_err(|problem| invalid(key("url"), problem.to_owned()))?;
         if !(1..=MAX_TIMEOUT_MS).contains(&endpoint.timeout_ms) {
             return Err(invalid(

@@ -15,5 +15,5 @@ pub mod reserve;
 
 pub use config::{EndpointConfig, InvalidEndpoint};
 pub use endpoint::JsonEndpoint;
-pub use pool::{PoolStartError, Target, build_pool, exact_url};
+pub use pool::{PoolStartError, Target, api_key, attempt_policy, build_pool, exact_url};
 pub use reserve::with_reserve;

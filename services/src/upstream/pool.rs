@@ -112,6 +112,26 @@ fn endpoint_of<B, R>(
         endpoint: name.to_owned(),
         url: endpoint.url.clone(),
     })?;
+    let own = attempt_policy(name, endpoint, policy)?;
+    let (base, path) = target(&url);
+    let mut http = HttpDependency::builder(base).timeouts(&own.timeout);
+    if let Some(token) = api_key(name, endpoint)? {
+        http = http.bearer_auth(token);
+    }
+    let http = http.build().map_err(|source| PoolStartError::Http {
+        endpoint: name.to_owned(),
+        source,
+    })?;
+    Ok((JsonEndpoint::new(http, path), own))
+}
+
+/// `policy` with the endpoint's own per-attempt and read timeout (`timeout_ms`; connect at
+/// most that), as every endpoint of a pool is registered.
+pub fn attempt_policy(
+    name: &str,
+    endpoint: &EndpointConfig,
+    policy: &Policy,
+) -> Result<Policy, PoolStartError> {
     let attempt = endpoint.attempt_timeout();
     let timeouts = TimeoutPolicy::new(attempt, policy.timeout.connect.min(attempt), attempt)
         .and_then(|t| t.with_total(policy.timeout.total))
@@ -121,20 +141,22 @@ fn endpoint_of<B, R>(
         })?;
     let mut own = policy.clone();
     own.timeout = timeouts;
-    let (base, path) = target(&url);
-    let mut http = HttpDependency::builder(base).timeouts(&timeouts);
-    if let Some(var) = &endpoint.api_key_env {
-        let token = std::env::var(var).map_err(|_| PoolStartError::MissingApiKey {
-            endpoint: name.to_owned(),
-            var: var.clone(),
-        })?;
-        http = http.bearer_auth(token);
-    }
-    let http = http.build().map_err(|source| PoolStartError::Http {
-        endpoint: name.to_owned(),
-        source,
-    })?;
-    Ok((JsonEndpoint::new(http, path), own))
+    Ok(own)
+}
+
+/// The endpoint's API key, read from the environment variable its `api_key_env` names (never
+/// from the file); `None` when it names none. The value is never logged nor put in an error.
+pub fn api_key(name: &str, endpoint: &EndpointConfig) -> Result<Option<String>, PoolStartError> {
+    endpoint
+        .api_key_env
+        .as_ref()
+        .map(|var| {
+            std::env::var(var).map_err(|_| PoolStartError::MissingApiKey {
+                endpoint: name.to_owned(),
+                var: var.clone(),
+            })
+        })
+        .transpose()
 }
 
 #[cfg(test)]
