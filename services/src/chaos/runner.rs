@@ -195,7 +195,8 @@ pub async fn run(
         source,
     })?;
     let config_path = data_dir.join("chaos-lab.toml");
-    std::fs::write(&config_path, lab.config_toml(&data_dir)).map_err(|source| {
+    let config_text = lab.config_with(&data_dir, &scenario.service);
+    std::fs::write(&config_path, config_text).map_err(|source| {
         RunError::DataDir {
             path: config_path.clone(),
             source,

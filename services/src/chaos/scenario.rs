@@ -21,6 +21,9 @@
 //!
 //! [slo]
 //! availability = 0.999
+//!
+//! [service.server.concurrency]   # optional: service settings for this experiment
+//! non_critical = 64
 //! ```
 
 use std::time::Duration;
@@ -59,6 +62,10 @@ pub struct Scenario {
     /// What must hold.
     #[serde(default)]
     pub slo: Slo,
+    /// Service settings this experiment runs with, merged key by key over the lab's
+    /// configuration (any section of the configuration file, e.g. `[service.server.concurrency]`).
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub service: toml::Table,
 }
 
 fn default_duration() -> Duration {

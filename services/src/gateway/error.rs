@@ -165,7 +165,16 @@ pub fn code_for(status: StatusCode) -> ErrorCode {
 
 fn log(error: &ServiceError) {
     let status = error.status();
-    if status >= 500 {
+    if status == 503 && error.retry_after().is_some() {
+        // A deliberate refusal (load shed, open circuit, full queue): expected under overload
+        // and counted in the metrics, so not an error line per request.
+        tracing::warn!(
+            status,
+            error_code = error.code().as_str(),
+            error = %error,
+            "request refused: service busy or dependency unavailable"
+        );
+    } else if status >= 500 {
         tracing::error!(
             status,
             error_code = error.code().as_str(),
