@@ -13,6 +13,7 @@ use crate::embeddings::model::EMBEDDINGS_POOL;
 use crate::embeddings::{EmbeddingsService, routes as embeddings_routes};
 use crate::gateway::{self, AppState, Readiness, Role};
 use crate::jobs::{JobQueue, JobsStartError, routes as job_routes};
+use crate::nats::{NatsAdapter, Pipelines};
 use crate::overrides::{self, OverrideError};
 use crate::sentiment::model::MODEL_POOL;
 use crate::sentiment::{SentimentService, routes as sentiment_routes};
@@ -36,6 +37,9 @@ pub enum StartError {
     /// The job queue could not start.
     #[error("job queue")]
     Jobs(#[from] JobsStartError),
+    /// The NATS adapter could not start.
+    #[error("NATS adapter")]
+    Nats(#[from] crate::nats::NatsStartError),
     /// A `[dependencies]` override could not be applied.
     #[error("dependency overrides")]
     Overrides(#[from] OverrideError),
@@ -58,6 +62,10 @@ pub struct Service {
     pub embeddings: EmbeddingsService,
     /// The durable sentiment job queue.
     pub jobs: JobQueue,
+    /// The NATS adapter, when `[nats] url` is set.
+    pub nats: Option<NatsAdapter>,
+    /// How long a stop waits for NATS requests and jobs in flight.
+    drain_timeout: std::time::Duration,
 }
 
 impl Service {
@@ -131,7 +139,38 @@ impl Service {
             })
         });
 
+        // Over NATS the same pipelines answer the request subjects and jobs come from JetStream.
+        let nats = match &config.nats.url {
+            None => None,
+            Some(url) => {
+                let pipelines = Pipelines {
+                    sentiment: sentiment.clone(),
+                    embeddings: embeddings.clone(),
+                    auth: auth.clone(),
+                };
+                let started = NatsAdapter::start(
+                    url,
+                    &config.nats,
+                    &runtime,
+                    &pipelines,
+                    jobs.clone(),
+                    &readiness,
+                )
+                .await;
+                match started {
+                    Ok(adapter) => Some(adapter),
+                    Err(error) => {
+                        jobs.shutdown().await;
+                        return Err(error.into());
+                    }
+                }
+            }
+        };
+
         if let Err(error) = overrides::apply(&runtime, &config.dependencies).await {
+            if let Some(nats) = &nats {
+                nats.shutdown(config.server.drain_timeout).await;
+            }
             jobs.shutdown().await;
             return Err(error.into());
         }
@@ -157,12 +196,18 @@ impl Service {
             sentiment,
             embeddings,
             jobs,
+            nats,
+            drain_timeout: config.server.drain_timeout,
         })
     }
 
-    /// Stops the job workers (jobs in flight finish, or go back to the queue for the next
+    /// Stops the NATS adapter (requests and jobs in flight finish; unacked jobs go to other
+    /// nodes), the job workers (jobs in flight finish, or go back to the queue for the next
     /// start), then every actor.
     pub async fn shutdown(&self) {
+        if let Some(nats) = &self.nats {
+            nats.shutdown(self.drain_timeout).await;
+        }
         self.jobs.shutdown().await;
         self.runtime.shutdown().await;
     }

@@ -161,6 +161,37 @@ impl JobStore {
         }
     }
 
+    /// Stores `job` as done with `results` — one statement, unless its id is stored already —
+    /// and answers the stored job. For jobs queued elsewhere (the broker's work queue) and
+    /// processed before they are stored: a second delivery finds the first one's results, so a
+    /// job's results are written once per store.
+    pub async fn record_done(
+        &self,
+        job: &NewJob,
+        results: &serde_json::Value,
+        now_ms: i64,
+    ) -> Result<Option<JobRecord>, JobStoreError> {
+        let input = serde_json::to_string(&job.texts).map_err(JobStoreError::Json)?;
+        let results = serde_json::to_string(results).map_err(JobStoreError::Json)?;
+        sqlx::query(
+            "INSERT INTO jobs (id, idempotency_key, request_hash, status, input, results, \
+             attempts, completed_count, correlation_id, created_at_ms, updated_at_ms, \
+             available_at_ms) \
+             VALUES (?1, NULL, ?2, 'done', ?3, ?4, 1, 1, ?5, ?6, ?7, ?6) ON CONFLICT DO NOTHING",
+        )
+        .bind(job.id.to_string())
+        .bind(&job.request_hash)
+        .bind(input)
+        .bind(results)
+        .bind(&job.correlation_id)
+        .bind(job.created_at_ms)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(JobStoreError::from_sqlx)?;
+        self.get(job.id).await
+    }
+
     /// The job `id`, if stored.
     pub async fn get(&self, id: JobId) -> Result<Option<JobRecord>, JobStoreError> {
         let row = sqlx::query(select_record!("id = ?1"))
