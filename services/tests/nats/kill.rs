@@ -99,14 +99,14 @@ async fn a_node_killed_mid_stream_loses_no_request_and_no_job() {
 
         let replies = stream.await.unwrap();
         assert_eq!(replies.len(), REQUESTS);
-        let mut after_kill = 0;
+        let from_a = replies.iter().filter(|(_, reply)| reply.node == "a").count();
         for (id, reply) in &replies {
             assert_eq!(reply.status, 200, "{id}: {:?}", reply.payload);
             assert_eq!(&reply.correlation_id, id);
             assert_eq!(reply.json()["correlation_id"], id.as_str());
-            after_kill += usize::from(reply.node == "b");
         }
-        assert!(after_kill > 0, "b answered nothing");
+        // The kill landed mid-stream: a answered some, b the rest (retries included).
+        assert!(from_a > 0 && from_a < REQUESTS - KILL_AFTER, "a answered {from_a}");
 
         // Every job finished; a job a killed node published but never acked may come twice
         // (at-least-once delivery), with the same results: the client keeps the first.
@@ -149,7 +149,7 @@ async fn jobs_held_by_a_killed_node_are_redelivered_to_another() {
         );
         let mut a = Node::start("a", &server.url(), &stuck).await;
         let client = client(&server.url()).await;
-        let consumer = jobs_consumer(&client).await;
+        let mut consumer = jobs_consumer(&client).await;
         let mut results = client.subscribe("bulwark.v1.jobs.results.>").await.unwrap();
         let ids: Vec<String> = (0..3).map(|_| uuid::Uuid::now_v7().to_string()).collect();
         for id in &ids {
@@ -157,7 +157,6 @@ async fn jobs_held_by_a_killed_node_are_redelivered_to_another() {
         }
 
         // The event: a holds all three (delivered, not acked).
-        let mut consumer = consumer;
         let mut poll = tokio::time::interval(Duration::from_millis(20));
         loop {
             poll.tick().await;
@@ -175,8 +174,6 @@ async fn jobs_held_by_a_killed_node_are_redelivered_to_another() {
             assert_eq!(node, "b", "{id}");
             assert_eq!(view["status"], "done");
         }
-        let info = consumer.info().await.unwrap();
-        assert!(info.num_redelivered == 0 || info.num_ack_pending == 0, "{info:?}");
     })
     .await;
 }

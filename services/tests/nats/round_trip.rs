@@ -33,7 +33,7 @@ async fn postcard<T: serde::Serialize>(
 }
 
 async fn http_json(base: &str, path: &str, id: &str, body: &Value) -> Value {
-    reqwest::Client::new()
+    crate::support::http()
         .post(format!("{base}{path}"))
         .header("X-Correlation-ID", id)
         .json(body)
@@ -199,7 +199,9 @@ async fn a_job_over_jetstream_is_answered_and_kept_in_the_job_store() {
             format!("job-{job_id}")
         );
         // The same view as GET /v1/sentiment/jobs/{id} answers from the node's store.
-        let stored: Value = reqwest::get(format!("{}/v1/sentiment/jobs/{job_id}", node.base))
+        let stored: Value = crate::support::http()
+            .get(format!("{}/v1/sentiment/jobs/{job_id}", node.base))
+            .send()
             .await
             .unwrap()
             .json()

@@ -129,7 +129,9 @@ impl Node {
 
     /// `GET /readyz` as JSON.
     pub async fn readiness(&self) -> Value {
-        reqwest::get(format!("{}/readyz", self.base))
+        http()
+            .get(format!("{}/readyz", self.base))
+            .send()
             .await
             .unwrap()
             .json()
@@ -308,4 +310,10 @@ pub async fn publish_job(client: &Client, job_id: &str, texts: &[&str]) {
         .await
         .unwrap();
     ack.await.unwrap();
+}
+
+/// An HTTP client (reqwest is built without a bundled crypto provider).
+pub fn http() -> reqwest::Client {
+    bulwark_runtime::http::install_default_tls();
+    reqwest::Client::new()
 }
