@@ -247,7 +247,10 @@ impl JobQueue {
             results: Arc::new(results),
             now_ms: now_ms(),
         };
-        self.shared.call(op, ctx.clone(), found).await?.ok_or(JobError::NotFound)
+        self.shared
+            .call(op, ctx.clone(), found)
+            .await?
+            .ok_or(JobError::NotFound)
     }
 
     /// The job `id`, if stored.

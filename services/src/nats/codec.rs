@@ -138,6 +138,9 @@ mod tests {
         }
         let mut long = Codec::Postcard.encode(&req).unwrap().to_vec();
         long.push(0);
-        assert_eq!(Codec::Postcard.decode::<Req>(&long).unwrap_err().status(), 400);
+        assert_eq!(
+            Codec::Postcard.decode::<Req>(&long).unwrap_err().status(),
+            400
+        );
     }
 }

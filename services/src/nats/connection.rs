@@ -52,7 +52,11 @@ pub struct Connection {
 
 /// Connects to `url`. The first connection is retried like a lost one, so a node started before
 /// its NATS server serves HTTP meanwhile and joins when the server comes up.
-pub async fn connect(url: &str, config: &NatsConfig, node: &str) -> Result<Connection, ConnectError> {
+pub async fn connect(
+    url: &str,
+    config: &NatsConfig,
+    node: &str,
+) -> Result<Connection, ConnectError> {
     let max = config.reconnect_max_delay;
     let logged_url: Arc<str> = Arc::from(redact(url));
     let (up_tx, up) = watch::channel(false);

@@ -70,7 +70,10 @@ impl Envelope {
     }
 
     /// Decodes the payload with the request's codec (a refused content type is a 400).
-    pub fn decode<T: serde::de::DeserializeOwned>(&self, payload: &[u8]) -> Result<T, ServiceError> {
+    pub fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        payload: &[u8],
+    ) -> Result<T, ServiceError> {
         match self.codec {
             Ok(codec) => codec.decode(payload),
             Err(ContentTypeRefused) => Err(ServiceError::validation_field(
@@ -108,7 +111,9 @@ impl Outgoing {
     pub fn error(error: &ServiceError, correlation_id: &CorrelationId, node: &str) -> Self {
         crate::gateway::error::log(error);
         let body = error.to_response(correlation_id);
-        let payload = serde_json::to_vec(&body).map(Bytes::from).unwrap_or_default();
+        let payload = serde_json::to_vec(&body)
+            .map(Bytes::from)
+            .unwrap_or_default();
         let mut headers = base_headers(correlation_id, node);
         headers.insert(CONTENT_TYPE, JSON);
         headers.insert(STATUS, error.status().to_string().as_str());

@@ -60,6 +60,8 @@ pub const CONSUMER: &str = "bulwark";
 const MAX_PULL: usize = 64;
 /// How long one pull waits for jobs before it is asked again.
 const PULL_EXPIRES: Duration = Duration::from_secs(5);
+/// How long a job refused or failed transiently waits before it is delivered again.
+const NAK_DELAY: Duration = Duration::from_secs(1);
 
 /// A job message: the client chooses the id (a UUID) so it can listen for the result before
 /// publishing, and sends it as `Nats-Msg-Id` too, so a retried publish is stored once.
@@ -160,6 +162,11 @@ async fn consumer(js: &jetstream::Context, jobs: &JobsContext) -> Result<PullCon
 }
 
 /// Pulls while places are free; returns on stop, or with the error that broke the pulling.
+///
+/// No place is held while a pull waits for jobs (an idle puller would take places from
+/// requests): the loop waits until one is free, asks for as many jobs as are free, and takes a
+/// place per job as it arrives. A job that finds none (requests took them meanwhile) is
+/// refused — nak'ed for another node — and the pull is dropped until a place is free again.
 async fn pull(
     shared: &Arc<Shared>,
     jobs: &JobsContext,
@@ -168,19 +175,14 @@ async fn pull(
 ) -> Result<(), BoxError> {
     loop {
         // Waits while the bulkhead is full: a full node pulls nothing.
-        let mut places = tokio::select! {
+        tokio::select! {
             _ = stop.wait_for(|stopped| *stopped) => return Ok(()),
-            place = Arc::clone(&shared.places).acquire_owned() => place?,
+            place = shared.places.acquire() => drop(place?),
         };
-        let free = shared.places.available_permits().min(MAX_PULL - 1);
-        if free > 0
-            && let Ok(more) = Arc::clone(&shared.places).try_acquire_many_owned(free as u32)
-        {
-            places.merge(more);
-        }
+        let free = shared.places.available_permits().clamp(1, MAX_PULL);
         let mut batch = consumer
             .batch()
-            .max_messages(places.num_permits())
+            .max_messages(free)
             .expires(PULL_EXPIRES)
             .messages()
             .await?;
@@ -191,23 +193,29 @@ async fn pull(
             };
             let Some(message) = next else { break };
             let message = message?;
-            let Some(place) = places.split(1) else {
-                // More messages than asked for: leave it to its redelivery.
-                break;
-            };
             let envelope = Envelope::read(message.headers.as_ref(), jobs.job_timeout);
             let span = tracing::info_span!(
                 "nats_job",
                 correlation_id = %envelope.correlation_id,
             );
-            let task = handle(Arc::clone(shared), jobs.clone(), message, envelope);
-            tokio::spawn(
-                async move {
-                    task.await;
-                    drop(place);
+            match Arc::clone(&shared.places).try_acquire_owned() {
+                Ok(place) => {
+                    let task = handle(Arc::clone(shared), jobs.clone(), message, envelope);
+                    tokio::spawn(
+                        async move {
+                            task.await;
+                            drop(place);
+                        }
+                        .instrument(span),
+                    );
                 }
-                .instrument(span),
-            );
+                Err(_) => {
+                    refuse(shared, jobs, message, envelope)
+                        .instrument(span)
+                        .await;
+                    break;
+                }
+            }
         }
     }
 }
@@ -225,10 +233,28 @@ enum Settle {
 async fn handle(shared: Arc<Shared>, jobs: JobsContext, message: Message, envelope: Envelope) {
     let ctx = envelope.context(Priority::NonCritical);
     let settle = process(&shared, &jobs, &message, &envelope, &ctx).await;
+    acknowledge(&shared, ctx, &message, settle).await;
+}
+
+/// A job delivered to a full node: delivered again later (to any node), or on its last
+/// delivery answered 503 — never silence.
+async fn refuse(shared: &Shared, jobs: &JobsContext, message: Message, envelope: Envelope) {
+    let ctx = envelope.context(Priority::NonCritical);
+    let settle = match envelope.decode::<JobMessage>(&message.payload) {
+        Ok(job) => {
+            let error = super::requests::overloaded("nats.jobs");
+            transient(shared, jobs.max_deliver, &message, &ctx, &job.job_id, error).await
+        }
+        Err(_) => Settle::Term,
+    };
+    acknowledge(shared, ctx, &message, settle).await;
+}
+
+async fn acknowledge(shared: &Shared, ctx: CallContext, message: &Message, settle: Settle) {
     let kind = match settle {
         Settle::Ack => AckKind::Ack,
         Settle::Term => AckKind::Term,
-        Settle::Retry => AckKind::Nak(Some(Duration::from_secs(1))),
+        Settle::Retry => AckKind::Nak(Some(NAK_DELAY)),
     };
     let acked = shared
         .publisher
@@ -274,7 +300,10 @@ async fn process(
     let checked = match request.check() {
         Ok(checked) => checked,
         Err(details) => {
-            answer_error(ServiceError::from(crate::jobs::JobError::Validation(details))).await;
+            answer_error(ServiceError::from(crate::jobs::JobError::Validation(
+                details,
+            )))
+            .await;
             return Settle::Term;
         }
     };
@@ -284,7 +313,17 @@ async fn process(
             return finish(shared, ctx, &job.job_id, envelope, JobView::from(record)).await;
         }
         Ok(_) => {}
-        Err(error) => return transient(shared, jobs.max_deliver, message, ctx, &job.job_id, error.into()).await,
+        Err(error) => {
+            return transient(
+                shared,
+                jobs.max_deliver,
+                message,
+                ctx,
+                &job.job_id,
+                error.into(),
+            )
+            .await;
+        }
     }
     let work = AssertUnwindSafe(jobs.sentiment.process(ctx, &checked.texts)).catch_unwind();
     let results = match tokio::time::timeout(jobs.job_timeout, work).await {
@@ -321,7 +360,17 @@ async fn process(
     };
     match jobs.queue.record_done(ctx, job_id, checked, results).await {
         Ok(record) => finish(shared, ctx, &job.job_id, envelope, JobView::from(record)).await,
-        Err(error) => transient(shared, jobs.max_deliver, message, ctx, &job.job_id, error.into()).await,
+        Err(error) => {
+            transient(
+                shared,
+                jobs.max_deliver,
+                message,
+                ctx,
+                &job.job_id,
+                error.into(),
+            )
+            .await
+        }
     }
 }
 
@@ -397,4 +446,3 @@ fn is_token(text: &str) -> bool {
 #[derive(Debug, thiserror::Error)]
 #[error("job processing panicked")]
 struct JobPanicked;
-

@@ -128,7 +128,8 @@ impl NatsAdapter {
         let connected = up.clone();
         readiness.check("nats", move || {
             (!*connected.borrow()).then(|| {
-                "NATS disconnected: reconnecting; requests and jobs over NATS wait for it".to_owned()
+                "NATS disconnected: reconnecting; requests and jobs over NATS wait for it"
+                    .to_owned()
             })
         });
         tracing::info!(

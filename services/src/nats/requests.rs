@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use async_nats::{Message, Subscriber};
 use bulwark_runtime::correlation::CorrelationId;
-use bulwark_runtime::error::{Details, DependencyFailure, ServiceError};
+use bulwark_runtime::error::{DependencyFailure, Details, ServiceError};
 use futures::{FutureExt, StreamExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tracing::Instrument;
@@ -77,7 +77,14 @@ pub async fn serve(
             Err(_) => {
                 let error = overloaded("nats.requests");
                 let reply = Outgoing::error(&error, &envelope.correlation_id, &shared.node);
-                send(&shared, route.subject, &message, &envelope.correlation_id, reply).await;
+                send(
+                    &shared,
+                    route.subject,
+                    &message,
+                    &envelope.correlation_id,
+                    reply,
+                )
+                .await;
             }
         }
     }

@@ -45,9 +45,24 @@ pub struct Pipelines {
 pub fn table(p: &Pipelines) -> Vec<Route> {
     use Priority::{Critical, NonCritical};
     vec![
-        Route::new(SENTIMENT, NonCritical, p.sentiment.clone(), sentiment_routes::answer),
-        Route::new(EMBEDDINGS, NonCritical, p.embeddings.clone(), embeddings_routes::answer),
-        Route::new(AUTH_VALIDATE, Critical, p.auth.clone(), auth_routes::validate),
+        Route::new(
+            SENTIMENT,
+            NonCritical,
+            p.sentiment.clone(),
+            sentiment_routes::answer,
+        ),
+        Route::new(
+            EMBEDDINGS,
+            NonCritical,
+            p.embeddings.clone(),
+            embeddings_routes::answer,
+        ),
+        Route::new(
+            AUTH_VALIDATE,
+            Critical,
+            p.auth.clone(),
+            auth_routes::validate,
+        ),
         // After the response pipeline lands (services/src/responses/):
         // Route::new(RESPONSES, NonCritical, p.responses.clone(), responses_routes::answer),
     ]

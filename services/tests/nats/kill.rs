@@ -89,7 +89,9 @@ async fn a_node_killed_mid_stream_loses_no_request_and_no_job() {
                     .await
             })
         };
-        let ids: Vec<String> = (0..JOBS).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+        let ids: Vec<String> = (0..JOBS)
+            .map(|_| uuid::Uuid::now_v7().to_string())
+            .collect();
         for (n, id) in ids.iter().enumerate() {
             publish_job(&client, id, &[&format!("job {n} is wonderful"), "meh"]).await;
         }
@@ -99,14 +101,20 @@ async fn a_node_killed_mid_stream_loses_no_request_and_no_job() {
 
         let replies = stream.await.unwrap();
         assert_eq!(replies.len(), REQUESTS);
-        let from_a = replies.iter().filter(|(_, reply)| reply.node == "a").count();
+        let from_a = replies
+            .iter()
+            .filter(|(_, reply)| reply.node == "a")
+            .count();
         for (id, reply) in &replies {
             assert_eq!(reply.status, 200, "{id}: {:?}", reply.payload);
             assert_eq!(&reply.correlation_id, id);
             assert_eq!(reply.json()["correlation_id"], id.as_str());
         }
         // The kill landed mid-stream: a answered some, b the rest (retries included).
-        assert!(from_a > 0 && from_a < REQUESTS - KILL_AFTER, "a answered {from_a}");
+        assert!(
+            from_a > 0 && from_a < REQUESTS - KILL_AFTER,
+            "a answered {from_a}"
+        );
 
         // Every job finished; a job a killed node published but never acked may come twice
         // (at-least-once delivery), with the same results: the client keeps the first.
@@ -120,7 +128,11 @@ async fn a_node_killed_mid_stream_loses_no_request_and_no_job() {
                 assert_eq!(copy["results"], first["results"], "{id}");
             }
         }
-        assert_eq!(seen.len(), JOBS, "each job finished once as the client counts");
+        assert_eq!(
+            seen.len(),
+            JOBS,
+            "each job finished once as the client counts"
+        );
     })
     .await;
 }

@@ -9,6 +9,7 @@ mod support;
 #[path = "../common/binary.rs"]
 mod binary;
 
+mod backpressure;
 mod kill;
 mod restart;
 mod round_trip;

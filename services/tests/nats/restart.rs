@@ -6,9 +6,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use crate::support::{
-    NatsServer, Node, bounded, client, json_request, publish_job, wait_serving,
-};
+use crate::support::{NatsServer, Node, bounded, client, json_request, publish_job, wait_serving};
 
 /// Polls `/readyz` (every 20 ms, bounded) until `nats` is or is no longer noted.
 async fn wait_nats_noted(node: &Node, noted: bool) -> Value {
@@ -20,7 +18,10 @@ async fn wait_nats_noted(node: &Node, noted: bool) -> Value {
             return report;
         }
     }
-    panic!("readiness never {} NATS", if noted { "noted" } else { "cleared" });
+    panic!(
+        "readiness never {} NATS",
+        if noted { "noted" } else { "cleared" }
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,19 +32,32 @@ async fn the_adapter_reconnects_and_readiness_recovers_after_a_server_restart() 
         let first = client(&server.url()).await;
         wait_serving(&first, "steady").await;
         let report = wait_nats_noted(&node, false).await;
-        assert_eq!(report["status"], "degraded", "rule-based sentiment only: {report}");
+        assert_eq!(
+            report["status"], "degraded",
+            "rule-based sentiment only: {report}"
+        );
 
         server.stop();
         let report = wait_nats_noted(&node, true).await;
-        assert!(report["notes"]["nats"].as_str().unwrap().contains("disconnected"));
+        assert!(
+            report["notes"]["nats"]
+                .as_str()
+                .unwrap()
+                .contains("disconnected")
+        );
         assert_eq!(report["ready"], true, "HTTP still serves: {report}");
 
         server.restart();
         wait_nats_noted(&node, false).await;
         let client = client(&server.url()).await;
         wait_serving(&client, "steady").await;
-        let reply = json_request(&client, "bulwark.v1.sentiment", "after", &json!({"text": "ok"}))
-            .await;
+        let reply = json_request(
+            &client,
+            "bulwark.v1.sentiment",
+            "after",
+            &json!({"text": "ok"}),
+        )
+        .await;
         assert_eq!((reply.status, reply.node.as_str()), (200, "steady"));
 
         // The stream and its consumer survived in the server's store: jobs flow again.

@@ -29,7 +29,16 @@ async fn postcard<T: serde::Serialize>(
     body: &T,
 ) -> crate::support::Reply {
     let payload = Bytes::from(postcard::to_stdvec(body).unwrap());
-    request(client, subject, id, POSTCARD, payload, Duration::from_secs(2), 3).await
+    request(
+        client,
+        subject,
+        id,
+        POSTCARD,
+        payload,
+        Duration::from_secs(2),
+        3,
+    )
+    .await
 }
 
 async fn http_json(base: &str, path: &str, id: &str, body: &Value) -> Value {
@@ -133,7 +142,10 @@ async fn every_subject_round_trips_in_json_and_postcard() {
         .await
         .unwrap();
         assert_eq!(reply.correlation_id.len(), 36, "a UUID");
-        assert_eq!(reply.json()["correlation_id"], reply.correlation_id.as_str());
+        assert_eq!(
+            reply.json()["correlation_id"],
+            reply.correlation_id.as_str()
+        );
     })
     .await;
 }
@@ -146,11 +158,36 @@ async fn malformed_payloads_are_answered_400_in_the_standard_format() {
         let client = client(&server.url()).await;
         wait_serving(&client, "strict").await;
         let cases: [(&str, &str, &[u8], &str); 5] = [
-            ("bulwark.v1.sentiment", "application/json", b"not json", "body"),
-            ("bulwark.v1.sentiment", "application/json", br#"{"txt":"a"}"#, "txt"),
-            ("bulwark.v1.embeddings", "application/json", br#"{"input":"a"}"#, "input"),
-            ("bulwark.v1.auth.validate", POSTCARD, &[0xff, 0xff, 0xff], "body"),
-            ("bulwark.v1.sentiment", "text/plain", b"hello", "content-type"),
+            (
+                "bulwark.v1.sentiment",
+                "application/json",
+                b"not json",
+                "body",
+            ),
+            (
+                "bulwark.v1.sentiment",
+                "application/json",
+                br#"{"txt":"a"}"#,
+                "txt",
+            ),
+            (
+                "bulwark.v1.embeddings",
+                "application/json",
+                br#"{"input":"a"}"#,
+                "input",
+            ),
+            (
+                "bulwark.v1.auth.validate",
+                POSTCARD,
+                &[0xff, 0xff, 0xff],
+                "body",
+            ),
+            (
+                "bulwark.v1.sentiment",
+                "text/plain",
+                b"hello",
+                "content-type",
+            ),
         ];
         for (n, (subject, content_type, payload, field)) in cases.into_iter().enumerate() {
             let id = format!("bad-{n}");

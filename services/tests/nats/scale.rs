@@ -25,7 +25,10 @@ async fn two_nodes_share_the_requests() {
                     let id = format!("spread-{n}");
                     let body = json!({"text": format!("text number {n} is great")});
                     let reply = json_request(&client, "bulwark.v1.sentiment", &id, &body).await;
-                    assert_eq!((reply.status, reply.correlation_id.as_str()), (200, id.as_str()));
+                    assert_eq!(
+                        (reply.status, reply.correlation_id.as_str()),
+                        (200, id.as_str())
+                    );
                     reply.node
                 }
             })

@@ -61,7 +61,14 @@ impl NatsServer {
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "already running");
         let mut child = Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
+            .args([
+                "-js",
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-sd",
+            ])
             .arg(self.store.path())
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
