@@ -33,7 +33,9 @@ async fn echo(client: Client) -> Result<(), Error> {
     println!("echo ready");
     while let Some(request) = requests.next().await {
         if let Some(reply) = request.reply {
-            client.publish(reply, Bytes::from_static(ECHO_ANSWER)).await?;
+            client
+                .publish(reply, Bytes::from_static(ECHO_ANSWER))
+                .await?;
         }
     }
     Ok(())
@@ -55,7 +57,9 @@ async fn one_requester(
         latencies: Histogram::new_with_bounds(1, 60_000_000, 3)?,
         errors: 0,
     };
-    let payload = Bytes::from(format!(r#"{{"text":"Bench text {task}: the service was great"}}"#));
+    let payload = Bytes::from(format!(
+        r#"{{"text":"Bench text {task}: the service was great"}}"#
+    ));
     let mut n = 0u64;
     loop {
         let now = Instant::now();
@@ -70,9 +74,13 @@ async fn one_requester(
             .payload(payload.clone())
             .timeout(Some(Duration::from_secs(5)));
         let answered = client.send_request(subject.clone(), request).await;
-        let ok = answered
-            .as_ref()
-            .is_ok_and(|reply| reply.headers.as_ref().and_then(|h| h.get("Status")).is_none());
+        let ok = answered.as_ref().is_ok_and(|reply| {
+            reply
+                .headers
+                .as_ref()
+                .and_then(|h| h.get("Status"))
+                .is_none()
+        });
         if now >= warm_until {
             if ok {
                 let micros = u64::try_from(now.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -92,7 +100,11 @@ async fn wait_answered(client: &Client, subject: &str) -> Result<(), Error> {
         let request = async_nats::Request::new()
             .payload(Bytes::from_static(br#"{"text":"warm"}"#))
             .timeout(Some(Duration::from_secs(1)));
-        if client.send_request(subject.to_owned(), request).await.is_ok() {
+        if client
+            .send_request(subject.to_owned(), request)
+            .await
+            .is_ok()
+        {
             return Ok(());
         }
     }

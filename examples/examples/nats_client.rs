@@ -86,15 +86,27 @@ async fn main() -> Result<(), Error> {
     let client = async_nats::connect(&url).await?;
 
     let body = serde_json::to_vec(&serde_json::json!({"text": "The food was GREAT!!"}))?;
-    let reply = request(&client, "bulwark.v1.sentiment", "example-1", "application/json", body.into())
-        .await?;
+    let reply = request(
+        &client,
+        "bulwark.v1.sentiment",
+        "example-1",
+        "application/json",
+        body.into(),
+    )
+    .await?;
     println!("json     {}", String::from_utf8_lossy(&reply.payload));
 
     let body = postcard::to_stdvec(&SentimentRequest {
         text: "The food was GREAT!!".into(),
     })?;
-    let reply = request(&client, "bulwark.v1.sentiment", "example-2", "application/postcard", body.into())
-        .await?;
+    let reply = request(
+        &client,
+        "bulwark.v1.sentiment",
+        "example-2",
+        "application/postcard",
+        body.into(),
+    )
+    .await?;
     let answer: SentimentResponse = postcard::from_bytes(&reply.payload)?;
     println!(
         "postcard {} {:.2} (correlation {})",
@@ -106,8 +118,14 @@ async fn main() -> Result<(), Error> {
     let body = postcard::to_stdvec(&EmbeddingsRequest {
         input: vec!["hello world".into()],
     })?;
-    let reply = request(&client, "bulwark.v1.embeddings", "example-3", "application/postcard", body.into())
-        .await?;
+    let reply = request(
+        &client,
+        "bulwark.v1.embeddings",
+        "example-3",
+        "application/postcard",
+        body.into(),
+    )
+    .await?;
     let answer: EmbeddingsResponse = postcard::from_bytes(&reply.payload)?;
     println!(
         "embed    {} vector(s) of {} dimensions from {}",

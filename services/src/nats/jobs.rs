@@ -60,6 +60,8 @@ pub const CONSUMER: &str = "bulwark";
 const MAX_PULL: usize = 64;
 /// How long one pull waits for jobs before it is asked again.
 const PULL_EXPIRES: Duration = Duration::from_secs(5);
+/// How long an ack may take.
+const ACK_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a job refused or failed transiently waits before it is delivered again.
 const NAK_DELAY: Duration = Duration::from_secs(1);
 
@@ -222,7 +224,7 @@ async fn pull(
 
 /// What became of one delivery.
 enum Settle {
-    /// Done (stored and published), or refused for good (answered): ack.
+    /// Done: stored and published.
     Ack,
     /// Refused for good and answered: never deliver again.
     Term,
@@ -250,15 +252,18 @@ async fn refuse(shared: &Shared, jobs: &JobsContext, message: Message, envelope:
     acknowledge(shared, ctx, &message, settle).await;
 }
 
+/// Settles a delivery, with a deadline of its own (the job's may have been spent on the work).
 async fn acknowledge(shared: &Shared, ctx: CallContext, message: &Message, settle: Settle) {
-    let kind = match settle {
-        Settle::Ack => AckKind::Ack,
-        Settle::Term => AckKind::Term,
-        Settle::Retry => AckKind::Nak(Some(NAK_DELAY)),
+    let ctx = CallContext::new(ctx.correlation_id().clone()).with_timeout(ACK_TIMEOUT);
+    let (kind, outcome) = match settle {
+        Settle::Ack => (AckKind::Ack, "ack"),
+        Settle::Term => (AckKind::Term, "term"),
+        Settle::Retry => (AckKind::Nak(Some(NAK_DELAY)), "retry"),
     };
+    metrics::counter!(super::requests::JOBS_TOTAL, "outcome" => outcome).increment(1);
     let acked = shared
         .publisher
-        .run(ctx, || message.ack_with(kind.clone()))
+        .run(ctx, || message.ack_with(kind))
         .await;
     if let Err(error) = acked {
         tracing::warn!(error = %chain(&error), "job not acknowledged: it will be delivered again");

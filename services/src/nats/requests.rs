@@ -35,6 +35,23 @@ pub struct Shared {
     pub request_timeout: Duration,
 }
 
+/// Requests answered over NATS, by `subject` and `status` (200 or the error's status).
+pub const REQUESTS_TOTAL: &str = "bulwark_nats_requests_total";
+/// Job deliveries settled, by `outcome` (`ack`, `term`, `retry`).
+pub const JOBS_TOTAL: &str = "bulwark_nats_jobs_total";
+
+/// Describes the adapter's series.
+pub fn describe() {
+    metrics::describe_counter!(
+        REQUESTS_TOTAL,
+        "Requests answered over NATS, by subject and status"
+    );
+    metrics::describe_counter!(
+        JOBS_TOTAL,
+        "JetStream job deliveries settled, by outcome (ack, term, retry)"
+    );
+}
+
 /// How long a full node tells clients to wait.
 const RETRY_AFTER_FULL: Duration = Duration::from_secs(1);
 
@@ -151,8 +168,7 @@ async fn send(
         .get(STATUS)
         .map_or("200", |value| value.as_str())
         .to_owned();
-    metrics::counter!("bulwark_nats_requests_total", "subject" => subject, "status" => status)
-        .increment(1);
+    metrics::counter!(REQUESTS_TOTAL, "subject" => subject, "status" => status).increment(1);
     let Some(to) = message.reply.clone() else {
         tracing::debug!(subject, "request without a reply subject: not answered");
         return;
