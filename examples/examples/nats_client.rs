@@ -15,7 +15,7 @@
 //! json     {"label":"positive","score":0.84,"source":"rule_based","degraded":true,"correlation_id":"example-1"}
 //! postcard positive 0.84 (correlation example-2)
 //! embed    1 vector(s) of 256 dimensions from local-hashing-256
-//! job      0193…: done [positive, negative]
+//! job      0193…: "done" ["positive", "neutral"]
 //! ```
 //!
 //! A request that times out is sent again with the same `Correlation-Id` (a node may have died

@@ -85,7 +85,6 @@ impl NatsAdapter {
         jobs: JobQueue,
         readiness: &Readiness,
     ) -> Result<Self, NatsStartError> {
-        requests::describe();
         let guard = runtime
             .add_guard(DEPENDENCY, connection::default_policy())
             .await?;
