@@ -261,10 +261,7 @@ async fn acknowledge(shared: &Shared, ctx: CallContext, message: &Message, settl
         Settle::Retry => (AckKind::Nak(Some(NAK_DELAY)), "retry"),
     };
     metrics::counter!(super::requests::JOBS_TOTAL, "outcome" => outcome).increment(1);
-    let acked = shared
-        .publisher
-        .run(ctx, || message.ack_with(kind))
-        .await;
+    let acked = shared.publisher.run(ctx, || message.ack_with(kind)).await;
     if let Err(error) = acked {
         tracing::warn!(error = %chain(&error), "job not acknowledged: it will be delivered again");
     }
