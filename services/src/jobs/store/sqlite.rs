@@ -455,3 +455,33 @@ fn record(row: &SqliteRow) -> Result<JobRecord, JobStoreError> {
             .map_err(JobStoreError::Failed)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_job_recorded_twice_keeps_its_first_results() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = JobStore::open_in(dir.path()).await.unwrap();
+        let job = NewJob {
+            id: JobId::generate(),
+            idempotency_key: None,
+            request_hash: "h".into(),
+            texts: vec!["a".into()],
+            correlation_id: "c".into(),
+            created_at_ms: 1,
+        };
+        let first = serde_json::json!([{"label": "positive"}]);
+        let second = serde_json::json!([{"label": "negative"}]);
+        let stored = store.record_done(&job, &first, 2).await.unwrap().unwrap();
+        assert_eq!(
+            (stored.status, stored.results.as_ref()),
+            (JobStatus::Done, Some(&first))
+        );
+        let again = store.record_done(&job, &second, 3).await.unwrap().unwrap();
+        assert_eq!(again.results, Some(first));
+        assert_eq!(again.completed_count, 1);
+        assert_eq!(store.outstanding().await.unwrap(), 0);
+    }
+}
