@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # System packages the tests need, as "binary:debian-package" pairs. Later suites add theirs here
 # (e.g. "nats-server:nats-server" "promtool:prometheus").
-REQUIRED_TOOLS=("promtool:prometheus" "chromium:chromium")
+REQUIRED_TOOLS=("promtool:prometheus" "chromium:chromium" "nats-server:nats-server")
 
 # Installs, with apt-get, the package of every listed binary that is not on PATH.
 ensure_tools() {

@@ -94,6 +94,10 @@ pub struct ServeArgs {
     /// [default: from the config file, else 10s].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub drain_timeout: Option<Duration>,
+    /// Serve the pipelines over NATS too, e.g. `nats://127.0.0.1:4222`
+    /// [default: from the config file's `[nats] url`, else off].
+    #[arg(long, value_name = "URL")]
+    pub nats: Option<String>,
 }
 
 /// Parses a human duration such as `10s`, `1m 30s` or `250ms`.
@@ -130,6 +134,8 @@ mod tests {
             "text",
             "--drain-timeout",
             "1m 5s",
+            "--nats",
+            "nats://127.0.0.1:4222",
         ])
         .unwrap();
         assert_eq!(cli.global.config, Some(PathBuf::from("b.toml")));
@@ -140,6 +146,7 @@ mod tests {
         assert_eq!(args.addr, Some("0.0.0.0:9000".parse().unwrap()));
         assert_eq!(args.log_format, Some(LogFormat::Text));
         assert_eq!(args.drain_timeout, Some(Duration::from_secs(65)));
+        assert_eq!(args.nats.as_deref(), Some("nats://127.0.0.1:4222"));
     }
 
     #[test]
@@ -156,6 +163,7 @@ mod tests {
             panic!("not serve")
         };
         assert!(args.addr.is_none() && args.log_format.is_none() && args.drain_timeout.is_none());
+        assert!(args.nats.is_none());
     }
 
     #[test]

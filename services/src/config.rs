@@ -28,6 +28,9 @@
 //! workers = 2
 //! max_queued = 1000
 //!
+//! [nats]                    # off unless url is set (or `serve --nats URL`): see crate::nats::config
+//! url = "nats://127.0.0.1:4222"
+//!
 //! [telemetry]
 //! otlp_endpoint = "http://127.0.0.1:4318"   # OTLP/HTTP collector; unset (default): no export
 //! service_name = "bulwark"                  # the service.name of exported spans
@@ -47,6 +50,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::AuthConfig;
 use crate::embeddings::EmbeddingsConfig;
 use crate::gateway::GatewayConfig;
+use crate::nats::NatsConfig;
 use crate::overrides::{self, OverrideError, Overrides};
 use crate::responses::ResponseConfig;
 use crate::sentiment::SentimentConfig;
@@ -82,6 +86,8 @@ pub struct Config {
     /// Trace export (`[telemetry]`).
     #[serde(default)]
     pub telemetry: TelemetryConfig,
+    /// The NATS adapter (`[nats]`; off without a `url`).
+    pub nats: NatsConfig,
 }
 
 impl Default for Config {
@@ -96,6 +102,7 @@ impl Default for Config {
             response: ResponseConfig::default(),
             dependencies: Overrides::new(),
             telemetry: TelemetryConfig::default(),
+            nats: NatsConfig::default(),
         }
     }
 }
@@ -205,6 +212,12 @@ impl Config {
             })?;
         self.embeddings.validate()?;
         self.response.validate()?;
+        self.nats
+            .validate()
+            .map_err(|invalid| ConfigError::Invalid {
+                key: invalid.key,
+                problem: invalid.problem,
+            })?;
         overrides::validate(&self.dependencies)?;
         Ok(())
     }

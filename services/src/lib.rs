@@ -10,6 +10,8 @@
 //!   failure (unknown route, wrong method, bad or oversized body, panics), health, graceful shutdown.
 //! - [`jobs`]: durable sentiment jobs — a SQLite-backed bounded queue, workers, recovery after a
 //!   crash, and their routes.
+//! - [`nats`]: the NATS adapter — request/reply subjects in a queue group and sentiment jobs
+//!   over a JetStream work queue, so several nodes share the load.
 //! - [`config`]: the TOML configuration file and its embedded defaults; [`overrides`]: the
 //!   per-dependency policy overrides it carries.
 //! - [`service`]: the whole service assembled from a [`config::Config`] (what `serve` serves).
@@ -26,6 +28,7 @@ pub mod config;
 pub mod embeddings;
 pub mod gateway;
 pub mod jobs;
+pub mod nats;
 pub mod overrides;
 pub mod responses;
 pub mod sentiment;

@@ -14,6 +14,7 @@ use crate::embeddings::model::EMBEDDINGS_POOL;
 use crate::embeddings::{EmbeddingsService, routes as embeddings_routes};
 use crate::gateway::{self, AppState, Readiness, Role};
 use crate::jobs::{JobQueue, JobsStartError, routes as job_routes};
+use crate::nats::{NatsAdapter, Pipelines};
 use crate::overrides::{self, OverrideError};
 use crate::responses::provider::PROVIDER_POOL;
 use crate::responses::{ResponseService, routes as response_routes};
@@ -42,6 +43,9 @@ pub enum StartError {
     /// The job queue could not start.
     #[error("job queue")]
     Jobs(#[from] JobsStartError),
+    /// The NATS adapter could not start.
+    #[error("NATS adapter")]
+    Nats(#[from] crate::nats::NatsStartError),
     /// A `[dependencies]` override could not be applied.
     #[error("dependency overrides")]
     Overrides(#[from] OverrideError),
@@ -66,6 +70,10 @@ pub struct Service {
     pub responses: ResponseService,
     /// The durable sentiment job queue.
     pub jobs: JobQueue,
+    /// The NATS adapter, when `[nats] url` is set.
+    pub nats: Option<NatsAdapter>,
+    /// How long a stop waits for NATS requests and jobs in flight.
+    drain_timeout: std::time::Duration,
 }
 
 /// What a chaos experiment may do to a started service besides what its config says.
@@ -174,7 +182,39 @@ impl Service {
             })
         });
 
+        // Over NATS the same pipelines answer the request subjects and jobs come from JetStream.
+        let nats = match &config.nats.url {
+            None => None,
+            Some(url) => {
+                let pipelines = Pipelines {
+                    sentiment: sentiment.clone(),
+                    embeddings: embeddings.clone(),
+                    auth: auth.clone(),
+                    responses: responses.clone(),
+                };
+                let started = NatsAdapter::start(
+                    url,
+                    &config.nats,
+                    &runtime,
+                    &pipelines,
+                    jobs.clone(),
+                    &readiness,
+                )
+                .await;
+                match started {
+                    Ok(adapter) => Some(adapter),
+                    Err(error) => {
+                        jobs.shutdown().await;
+                        return Err(error.into());
+                    }
+                }
+            }
+        };
+
         if let Err(error) = overrides::apply(&runtime, &config.dependencies).await {
+            if let Some(nats) = &nats {
+                nats.shutdown(config.server.drain_timeout).await;
+            }
             jobs.shutdown().await;
             return Err(error.into());
         }
@@ -203,12 +243,18 @@ impl Service {
             embeddings,
             responses,
             jobs,
+            nats,
+            drain_timeout: config.server.drain_timeout,
         })
     }
 
-    /// Stops the job workers (jobs in flight finish, or go back to the queue for the next
+    /// Stops the NATS adapter (requests and jobs in flight finish; unacked jobs go to other
+    /// nodes), the job workers (jobs in flight finish, or go back to the queue for the next
     /// start), then every actor.
     pub async fn shutdown(&self) {
+        if let Some(nats) = &self.nats {
+            nats.shutdown(self.drain_timeout).await;
+        }
         self.jobs.shutdown().await;
         self.runtime.shutdown().await;
     }

@@ -127,3 +127,29 @@ pub async fn me(
         Err(error) => failure(error, ctx.correlation_id().clone()),
     }
 }
+
+/// `bulwark.v1.auth.validate` request: a bearer token to check (never logged).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidateRequest {
+    /// The token, without `Bearer `.
+    pub token: String,
+}
+
+impl std::fmt::Debug for ValidateRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValidateRequest")
+            .field("token", &"***")
+            .finish()
+    }
+}
+
+/// The answer of the `bulwark.v1.auth.validate` subject: what `GET /v1/auth/me` answers for the
+/// same token (401 without a valid one, 403 without the `read` scope).
+pub async fn validate(
+    auth: AuthService,
+    _ctx: bulwark_runtime::dependency::CallContext,
+    request: ValidateRequest,
+) -> Result<Principal, ServiceError> {
+    Ok(auth.authorize_token(Some(&request.token), READ)?)
+}

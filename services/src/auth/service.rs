@@ -90,7 +90,7 @@ fn expose_token<S: serde::Serializer>(token: &AccessToken, s: S) -> Result<S::Ok
 }
 
 /// Who a valid token speaks for: `GET /v1/auth/me`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Principal {
     /// The username.
     pub username: String,
@@ -439,9 +439,16 @@ impl AuthService {
         authorization: Option<&str>,
         scope: &'static str,
     ) -> Result<Principal, AuthError> {
-        let token = authorization
-            .and_then(bearer_token)
-            .ok_or(AuthError::MissingToken)?;
+        self.authorize_token(authorization.and_then(bearer_token), scope)
+    }
+
+    /// [`authorize`](Self::authorize) for a bare token (the broker's `bulwark.v1.auth.validate`).
+    pub fn authorize_token(
+        &self,
+        token: Option<&str>,
+        scope: &'static str,
+    ) -> Result<Principal, AuthError> {
+        let token = token.ok_or(AuthError::MissingToken)?;
         let principal = self.authenticate(token)?;
         if principal.scope.contains(scope) {
             Ok(principal)

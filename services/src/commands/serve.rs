@@ -30,6 +30,9 @@ pub fn resolve(global: &GlobalArgs, args: &ServeArgs) -> Result<Config, ConfigEr
     if let Some(timeout) = args.drain_timeout {
         config.server.drain_timeout = timeout;
     }
+    if let Some(url) = &args.nats {
+        config.nats.url = Some(url.clone());
+    }
     config.validate()?;
     Ok(config)
 }
@@ -106,12 +109,14 @@ mod tests {
             addr: Some("127.0.0.1:0".parse().unwrap()),
             log_format: Some(LogFormat::Text),
             drain_timeout: Some(Duration::from_secs(3)),
+            nats: Some("nats://127.0.0.1:4222".to_owned()),
         };
         let config = resolve(&global, &args).unwrap();
         assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!(config.server.addr.port(), 0);
         assert_eq!(config.log.format, LogFormat::Text);
         assert_eq!(config.server.drain_timeout, Duration::from_secs(3));
+        assert_eq!(config.nats.url.as_deref(), Some("nats://127.0.0.1:4222"));
     }
 
     #[test]

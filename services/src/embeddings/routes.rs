@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
+use bulwark_runtime::dependency::CallContext;
 use bulwark_runtime::error::ServiceError;
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
@@ -29,7 +30,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(embeddings: EmbeddingsService) -
 }
 
 /// `POST /v1/embeddings` body.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmbeddingsRequest {
     /// 1 to 256 texts, each 1 to 10,000 characters once trimmed.
@@ -38,7 +39,7 @@ pub struct EmbeddingsRequest {
 }
 
 /// `POST /v1/embeddings` answer.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EmbeddingsResponse {
     /// One vector per input, in input order.
     pub data: Vec<Embedding>,
@@ -66,13 +67,23 @@ pub async fn embed(
     ApiJson(request): ApiJson<EmbeddingsRequest>,
 ) -> Result<Json<EmbeddingsResponse>, ApiError> {
     let id = ctx.correlation_id().clone();
-    match embeddings.embed(&ctx, &request.input).await {
-        Ok(answer) => Ok(Json(EmbeddingsResponse {
-            data: answer.data,
-            model: answer.model,
-            degraded: answer.degraded,
-            correlation_id: id.to_string(),
-        })),
-        Err(error) => Err(ApiError::new(ServiceError::from(error), id)),
-    }
+    answer(embeddings, ctx, request)
+        .await
+        .map(Json)
+        .map_err(|error| ApiError::new(error, id))
+}
+
+/// The answer of `POST /v1/embeddings` and of the `bulwark.v1.embeddings` subject.
+pub async fn answer(
+    embeddings: EmbeddingsService,
+    ctx: CallContext,
+    request: EmbeddingsRequest,
+) -> Result<EmbeddingsResponse, ServiceError> {
+    let answer = embeddings.embed(&ctx, &request.input).await?;
+    Ok(EmbeddingsResponse {
+        data: answer.data,
+        model: answer.model,
+        degraded: answer.degraded,
+        correlation_id: ctx.correlation_id().to_string(),
+    })
 }

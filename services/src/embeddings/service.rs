@@ -21,7 +21,7 @@ use crate::sentiment::input::check_texts;
 use crate::upstream::{InvalidEndpoint, PoolStartError, build_pool, with_reserve};
 
 /// One vector of an answer.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Embedding {
     /// The vector.
     pub embedding: Vec<f32>,

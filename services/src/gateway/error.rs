@@ -163,7 +163,8 @@ pub fn code_for(status: StatusCode) -> ErrorCode {
     }
 }
 
-fn log(error: &ServiceError) {
+/// Logs a failed request: 5xx at error level with the whole cause chain, others at debug.
+pub(crate) fn log(error: &ServiceError) {
     let status = error.status();
     if status == 503 && error.retry_after().is_some() {
         // A deliberate refusal (load shed, open circuit, full queue): expected under overload

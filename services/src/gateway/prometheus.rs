@@ -43,6 +43,7 @@ pub fn recorder() -> PrometheusHandle {
             bulwark_runtime::dependency::describe_metrics();
             http_metrics::describe();
             crate::jobs::metrics::describe();
+            crate::nats::requests::describe();
             handle
         })
         .clone()

@@ -224,6 +224,40 @@ impl JobQueue {
             .ok_or(JobError::NotFound)
     }
 
+    /// Stores a job processed outside this queue's workers (taken from the broker's work
+    /// queue) as done with `results`, unless `id` is stored already, and answers the stored
+    /// job: the first results written win. It takes no place in the queue.
+    pub async fn record_done(
+        &self,
+        ctx: &CallContext,
+        id: JobId,
+        request: CheckedRequest,
+        results: serde_json::Value,
+    ) -> Result<JobRecord, JobError> {
+        let job = Arc::new(NewJob {
+            id,
+            idempotency_key: None,
+            request_hash: request.request_hash,
+            texts: request.texts,
+            correlation_id: ctx.correlation_id().to_string(),
+            created_at_ms: now_ms(),
+        });
+        let op = JobOp::RecordDone {
+            job,
+            results: Arc::new(results),
+            now_ms: now_ms(),
+        };
+        self.shared
+            .call(op, ctx.clone(), found)
+            .await?
+            .ok_or(JobError::NotFound)
+    }
+
+    /// The job `id`, if stored.
+    pub async fn find(&self, ctx: &CallContext, id: JobId) -> Result<Option<JobRecord>, JobError> {
+        self.shared.call(JobOp::Get(id), ctx.clone(), found).await
+    }
+
     /// Jobs queued or running.
     pub fn outstanding(&self) -> u64 {
         self.shared.outstanding.load(Ordering::Acquire)

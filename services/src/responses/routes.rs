@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use bulwark_runtime::correlation::CorrelationId;
+use bulwark_runtime::dependency::CallContext;
 use bulwark_runtime::error::{DependencyFailure, Details, ServiceError, chain};
 use futures::Stream;
 use serde::{Deserialize, Serialize};
@@ -157,23 +158,43 @@ pub async fn respond(
     ApiJson(body): ApiJson<GenerateRequest>,
 ) -> Result<Response, ApiError> {
     let id = ctx.correlation_id().clone();
-    let request = ResponseRequest {
-        message: body.message,
-        customer_id: body.customer_id,
-        context: body.context,
-        use_cache: body.cache,
-    };
     if !body.stream {
-        return match responses.respond(&ctx, &request).await {
-            Ok(reply) => Ok(Json(GenerateResponse::new(reply, &id)).into_response()),
-            Err(error) => Err(ApiError::new(ServiceError::from(error), id)),
+        return match answer(responses, ctx, body).await {
+            Ok(answer) => Ok(Json(answer).into_response()),
+            Err(error) => Err(ApiError::new(error, id)),
         };
     }
+    let request = ResponseRequest::from(body);
     match responses.respond_stream(&ctx, &request).await {
         Ok(stream) => Ok(Sse::new(events(stream, id, ctx.deadline()))
             .keep_alive(KeepAlive::default())
             .into_response()),
         Err(error) => Err(ApiError::new(ServiceError::from(error), id)),
+    }
+}
+
+/// The whole answer of `POST /v1/responses` and of the `bulwark.v1.responses` subject (which
+/// answers `"stream": true` requests whole: a reply subject takes one message).
+pub async fn answer(
+    responses: ResponseService,
+    ctx: CallContext,
+    body: GenerateRequest,
+) -> Result<GenerateResponse, ServiceError> {
+    let request = ResponseRequest::from(body);
+    match responses.respond(&ctx, &request).await {
+        Ok(reply) => Ok(GenerateResponse::new(reply, ctx.correlation_id())),
+        Err(error) => Err(ServiceError::from(error)),
+    }
+}
+
+impl From<GenerateRequest> for ResponseRequest {
+    fn from(body: GenerateRequest) -> Self {
+        Self {
+            message: body.message,
+            customer_id: body.customer_id,
+            context: body.context,
+            use_cache: body.cache,
+        }
     }
 }
 

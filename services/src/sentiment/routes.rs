@@ -7,6 +7,7 @@
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
+use bulwark_runtime::dependency::CallContext;
 use bulwark_runtime::error::ServiceError;
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
@@ -42,7 +43,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(sentiment: SentimentService) -> 
 }
 
 /// `POST /v1/sentiment` body.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SentimentRequest {
     /// 1 to 10,000 characters once surrounding whitespace is removed.
@@ -51,7 +52,7 @@ pub struct SentimentRequest {
 }
 
 /// `POST /v1/sentiment` answer.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SentimentResponse {
     /// The class.
     pub label: Label,
@@ -101,16 +102,26 @@ pub async fn analyze(
     ApiJson(request): ApiJson<SentimentRequest>,
 ) -> Result<Json<SentimentResponse>, ApiError> {
     let id = ctx.correlation_id().clone();
-    match sentiment.analyze(&ctx, &request.text).await {
-        Ok(answer) => Ok(Json(SentimentResponse {
-            label: answer.label,
-            score: answer.score,
-            source: answer.source,
-            degraded: answer.degraded,
-            correlation_id: id.to_string(),
-        })),
-        Err(error) => Err(ApiError::new(ServiceError::from(error), id)),
-    }
+    answer(sentiment, ctx, request)
+        .await
+        .map(Json)
+        .map_err(|error| ApiError::new(error, id))
+}
+
+/// The answer of `POST /v1/sentiment` and of the `bulwark.v1.sentiment` subject.
+pub async fn answer(
+    sentiment: SentimentService,
+    ctx: CallContext,
+    request: SentimentRequest,
+) -> Result<SentimentResponse, ServiceError> {
+    let answer = sentiment.analyze(&ctx, &request.text).await?;
+    Ok(SentimentResponse {
+        label: answer.label,
+        score: answer.score,
+        source: answer.source,
+        degraded: answer.degraded,
+        correlation_id: ctx.correlation_id().to_string(),
+    })
 }
 
 /// `POST /v1/sentiment/batch`.

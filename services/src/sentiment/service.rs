@@ -37,7 +37,9 @@ use crate::upstream::{build_pool, exact_url, with_reserve};
 pub const BATCHES_IN_FLIGHT: usize = 4;
 
 /// Where an answer came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// A model endpoint, just now.

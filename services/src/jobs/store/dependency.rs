@@ -17,6 +17,15 @@ pub enum JobOp {
     Insert(Arc<NewJob>),
     /// Read a job.
     Get(JobId),
+    /// Store a job processed elsewhere as done, unless its id is stored (safe to retry).
+    RecordDone {
+        /// The job.
+        job: Arc<NewJob>,
+        /// One result per text.
+        results: Arc<serde_json::Value>,
+        /// Now, Unix milliseconds.
+        now_ms: i64,
+    },
     /// Read the job under an idempotency key.
     FindByKey(Arc<str>),
     /// Claim the next job (not safe to retry blindly: call it non-idempotent).
@@ -73,7 +82,7 @@ pub enum JobOp {
 pub enum JobReply {
     /// To [`JobOp::Insert`].
     Inserted(Inserted),
-    /// To [`JobOp::Get`] and [`JobOp::FindByKey`].
+    /// To [`JobOp::Get`], [`JobOp::FindByKey`] and [`JobOp::RecordDone`].
     Found(Option<JobRecord>),
     /// To [`JobOp::Claim`].
     Claimed(Option<ClaimedJob>),
@@ -125,6 +134,11 @@ impl Dependency for JobStoreDependency {
         let reply = match op {
             JobOp::Insert(job) => JobReply::Inserted(store.insert(&job).await?),
             JobOp::Get(id) => JobReply::Found(store.get(id).await?),
+            JobOp::RecordDone {
+                job,
+                results,
+                now_ms,
+            } => JobReply::Found(store.record_done(&job, &results, now_ms).await?),
             JobOp::FindByKey(key) => JobReply::Found(store.find_by_key(&key).await?),
             JobOp::Claim { now_ms, lease } => JobReply::Claimed(store.claim(now_ms, lease).await?),
             JobOp::Complete {

@@ -161,6 +161,37 @@ impl JobStore {
         }
     }
 
+    /// Stores `job` as done with `results` — one statement, unless its id is stored already —
+    /// and answers the stored job. For jobs queued elsewhere (the broker's work queue) and
+    /// processed before they are stored: a second delivery finds the first one's results, so a
+    /// job's results are written once per store.
+    pub async fn record_done(
+        &self,
+        job: &NewJob,
+        results: &serde_json::Value,
+        now_ms: i64,
+    ) -> Result<Option<JobRecord>, JobStoreError> {
+        let input = serde_json::to_string(&job.texts).map_err(JobStoreError::Json)?;
+        let results = serde_json::to_string(results).map_err(JobStoreError::Json)?;
+        sqlx::query(
+            "INSERT INTO jobs (id, idempotency_key, request_hash, status, input, results, \
+             attempts, completed_count, correlation_id, created_at_ms, updated_at_ms, \
+             available_at_ms) \
+             VALUES (?1, NULL, ?2, 'done', ?3, ?4, 1, 1, ?5, ?6, ?7, ?6) ON CONFLICT DO NOTHING",
+        )
+        .bind(job.id.to_string())
+        .bind(&job.request_hash)
+        .bind(input)
+        .bind(results)
+        .bind(&job.correlation_id)
+        .bind(job.created_at_ms)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(JobStoreError::from_sqlx)?;
+        self.get(job.id).await
+    }
+
     /// The job `id`, if stored.
     pub async fn get(&self, id: JobId) -> Result<Option<JobRecord>, JobStoreError> {
         let row = sqlx::query(select_record!("id = ?1"))
@@ -423,4 +454,34 @@ fn record(row: &SqliteRow) -> Result<JobRecord, JobStoreError> {
             .try_get("updated_at_ms")
             .map_err(JobStoreError::Failed)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_job_recorded_twice_keeps_its_first_results() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = JobStore::open_in(dir.path()).await.unwrap();
+        let job = NewJob {
+            id: JobId::generate(),
+            idempotency_key: None,
+            request_hash: "h".into(),
+            texts: vec!["a".into()],
+            correlation_id: "c".into(),
+            created_at_ms: 1,
+        };
+        let first = serde_json::json!([{"label": "positive"}]);
+        let second = serde_json::json!([{"label": "negative"}]);
+        let stored = store.record_done(&job, &first, 2).await.unwrap().unwrap();
+        assert_eq!(
+            (stored.status, stored.results.as_ref()),
+            (JobStatus::Done, Some(&first))
+        );
+        let again = store.record_done(&job, &second, 3).await.unwrap().unwrap();
+        assert_eq!(again.results, Some(first));
+        assert_eq!(again.completed_count, 1);
+        assert_eq!(store.outstanding().await.unwrap(), 0);
+    }
 }
