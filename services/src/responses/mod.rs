@@ -30,6 +30,7 @@
 //!
 //! One concern per module:
 //! - [`config`]: the `[response]` section ([`ResponseConfig`]);
+//! - [`input`]: what a request must be ([`ResponseRequest`]);
 //! - [`intent`]: what a message is about, by keywords; [`prompt`]: the instructions they steer;
 //! - [`provider`]: a provider as a dependency, both wire formats, streams, error bodies;
 //! - [`templates`]: the fallback answers from a TOML data file; [`usage`]: token counts;
@@ -38,6 +39,7 @@
 
 pub mod config;
 pub mod error;
+pub mod input;
 pub mod intent;
 pub mod prompt;
 pub mod provider;
@@ -48,5 +50,6 @@ pub mod usage;
 
 pub use config::{HedgingConfig, ProviderConfig, ProviderKind, ResponseConfig};
 pub use error::{ResponseError, ResponseStartError};
+pub use input::ResponseRequest;
 pub use intent::Intent;
-pub use service::{Reply, ReplyStream, ResponseRequest, ResponseService, ResponseServiceBuilder};
+pub use service::{Reply, ReplyStream, ResponseService, ResponseServiceBuilder};

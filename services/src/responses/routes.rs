@@ -25,11 +25,9 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use utoipa::OpenApi;
 
+use super::input::{MAX_CONTEXT_CHARS, MAX_CUSTOMER_ID_CHARS, MAX_MESSAGE_CHARS, ResponseRequest};
 use super::intent::Intent;
-use super::service::{
-    LiveReply, MAX_CONTEXT_CHARS, MAX_CUSTOMER_ID_CHARS, MAX_MESSAGE_CHARS, Reply, ReplyStream,
-    ResponseRequest, ResponseService, SentimentSummary,
-};
+use super::service::{LiveReply, Reply, ReplyStream, ResponseService, SentimentSummary};
 use crate::gateway::{ApiError, ApiJson, RequestContext};
 use crate::sentiment::analyzer::Label;
 
