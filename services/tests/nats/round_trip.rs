@@ -81,6 +81,21 @@ async fn every_subject_round_trips_in_json_and_postcard() {
         assert_eq!(answer.label, Label::Positive);
         assert_eq!(answer.correlation_id, "rt-s-pc");
 
+        // Responses (no provider configured: the template answers, degraded, as over HTTP).
+        let body = json!({"message": "Where is my parcel? It was due on Monday."});
+        let reply = json_request(&client, "bulwark.v1.responses", "rt-responses", &body).await;
+        assert_eq!(
+            (reply.status, reply.correlation_id.as_str()),
+            (200, "rt-responses")
+        );
+        let answer = reply.json();
+        assert_eq!(answer["provider"], "template");
+        assert_eq!(answer["degraded"], true);
+        assert_eq!(
+            answer,
+            http_json(&node.base, "/v1/responses", "rt-responses", &body).await
+        );
+
         // Embeddings.
         let body = json!({"input": ["hello world", "bye"]});
         let reply = json_request(&client, "bulwark.v1.embeddings", "rt-embed", &body).await;
@@ -157,7 +172,13 @@ async fn malformed_payloads_are_answered_400_in_the_standard_format() {
         let _node = Node::start("strict", &server.url(), "").await;
         let client = client(&server.url()).await;
         wait_serving(&client, "strict").await;
-        let cases: [(&str, &str, &[u8], &str); 5] = [
+        let cases: [(&str, &str, &[u8], &str); 6] = [
+            (
+                "bulwark.v1.responses",
+                "application/json",
+                br#"{"message":""}"#,
+                "message",
+            ),
             (
                 "bulwark.v1.sentiment",
                 "application/json",
