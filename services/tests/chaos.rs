@@ -46,8 +46,15 @@ async fn a_fault_is_detected_ridden_out_and_recovered_from() {
 
     assert!(report.slo_passed, "{}", report.table());
     // Open loop: one request per 20 ms for 6 s, whatever the service did.
-    assert!((290..=300).contains(&report.requests), "{}", report.requests);
-    assert_eq!(report.availability, 1.0, "tier 1 and the fallback cover the outage");
+    assert!(
+        (290..=300).contains(&report.requests),
+        "{}",
+        report.requests
+    );
+    assert_eq!(
+        report.availability, 1.0,
+        "tier 1 and the fallback cover the outage"
+    );
     assert_eq!(report.answered_within_deadline, 1.0);
     assert!(report.breaker_trips >= 1);
     let detect = report.time_to_detect_ms.expect("the breaker opened");
@@ -66,10 +73,11 @@ async fn a_fault_is_detected_ridden_out_and_recovered_from() {
         .collect();
     assert!(seconds.len() >= 5, "a progress line per second");
     assert!(
-        seconds.iter().any(|p| p
-            .circuits
-            .as_ref()
-            .is_some_and(|open| open.iter().any(|(name, _)| name == "sentiment.model/sentiment-a"))),
+        seconds
+            .iter()
+            .any(|p| p.circuits.as_ref().is_some_and(|open| open
+                .iter()
+                .any(|(name, _)| name == "sentiment.model/sentiment-a"))),
         "a progress line shows the open circuit"
     );
     let faults = events

@@ -214,7 +214,7 @@ impl AuthServiceBuilder {
                     self.store_policy,
                     self.store_faults.as_ref(),
                 )
-                    .await?
+                .await?
             }
         };
         let hasher = PasswordHasher::start(runtime, &config.hasher, self.hasher_policy).await?;

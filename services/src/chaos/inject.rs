@@ -75,8 +75,7 @@ async fn apply(
 ) {
     match fault.kind {
         FaultKind::Upstream => {
-            if let (Some(upstream), Some(faults)) = (lab.upstream(&fault.target), &fault.upstream)
-            {
+            if let (Some(upstream), Some(faults)) = (lab.upstream(&fault.target), &fault.upstream) {
                 // Checked when the scenario was loaded.
                 let _ = upstream.faults().set(faults.clone());
             }
@@ -167,7 +166,10 @@ fn describe(fault: &FaultStep, lab: &Lab) -> String {
         FaultKind::ActorPanic => format!(
             "{}: actor panics every {} ms",
             lab.dependency_of(target),
-            fault.every.unwrap_or(Duration::from_millis(500)).as_millis()
+            fault
+                .every
+                .unwrap_or(Duration::from_millis(500))
+                .as_millis()
         ),
         FaultKind::StoreOutage => format!("{}: store unavailable", lab.dependency_of(target)),
         FaultKind::CrashRestart => "process SIGKILLed and restarted".to_owned(),

@@ -241,12 +241,9 @@ fn spawn(
 /// on the same port after a crash).
 pub fn free_loopback_addr() -> Result<SocketAddr, RunError> {
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
-    let probe = std::net::TcpListener::bind(any).map_err(|source| RunError::Bind {
-        addr: any,
-        source,
-    })?;
-    probe.local_addr().map_err(|source| RunError::Bind {
-        addr: any,
-        source,
-    })
+    let probe =
+        std::net::TcpListener::bind(any).map_err(|source| RunError::Bind { addr: any, source })?;
+    probe
+        .local_addr()
+        .map_err(|source| RunError::Bind { addr: any, source })
 }

@@ -179,11 +179,7 @@ fn percent(share: f64) -> String {
     format!("{:.2} %", share * 100.0)
 }
 
-fn failures(
-    scenario: &Scenario,
-    report: &ChaosReport,
-    observed: &Observed,
-) -> Vec<String> {
+fn failures(scenario: &Scenario, report: &ChaosReport, observed: &Observed) -> Vec<String> {
     let slo = &scenario.slo;
     let mut out = Vec::new();
     if let Some(min) = slo.answered_within_deadline

@@ -114,7 +114,7 @@ pub enum Event {
         config_path: PathBuf,
     },
     /// One second of traffic.
-    Second(Progress),
+    Second(Box<Progress>),
     /// A fault started or ended.
     Fault(FaultEvent),
     /// The traffic has stopped; accepted jobs are being checked.
@@ -196,11 +196,9 @@ pub async fn run(
     })?;
     let config_path = data_dir.join("chaos-lab.toml");
     let config_text = lab.config_with(&data_dir, &scenario.service);
-    std::fs::write(&config_path, config_text).map_err(|source| {
-        RunError::DataDir {
-            path: config_path.clone(),
-            source,
-        }
+    std::fs::write(&config_path, config_text).map_err(|source| RunError::DataDir {
+        path: config_path.clone(),
+        source,
     })?;
     let mut config = Config::load(Some(&config_path)).map_err(RunError::Config)?;
 
@@ -372,11 +370,11 @@ async fn report_progress(
         tick.tick().await;
         // A crash in progress holds the placement: its circuits are unknown this second.
         let circuits = placement.try_lock().ok().and_then(|p| p.open_circuits());
-        on_event(Event::Second(Progress {
+        on_event(Event::Second(Box::new(Progress {
             elapsed: start.elapsed(),
             second: live.take_second(),
             circuits,
-        }));
+        })));
     }
 }
 

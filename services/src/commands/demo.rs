@@ -31,7 +31,9 @@ pub async fn run(global: &GlobalArgs, args: &DemoArgs) -> Result<(), CommandErro
     );
     let report = chaos::run(&scenario, options, |event| {
         if let Event::Started { base_url, .. } = &event {
-            println!("Dashboard: {base_url}/   (status: {base_url}/status, metrics: {base_url}/metrics)");
+            println!(
+                "Dashboard: {base_url}/   (status: {base_url}/status, metrics: {base_url}/metrics)"
+            );
         }
         print_event(&event, false);
     })

@@ -11,13 +11,11 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use super::admission::Admission;
 use super::deadline::DefaultTimeout;
-use super::layer::GatewayLayer;
 use super::edge::priority::EdgeConcurrency;
 use super::edge::rate_limit::EdgeRateLimits;
+use super::layer::GatewayLayer;
 use super::readiness::Readiness;
-use super::{
-    GatewayConfig, dashboard, fallback, health, limits, openapi, prometheus, status,
-};
+use super::{GatewayConfig, dashboard, fallback, health, limits, openapi, prometheus, status};
 
 /// What handlers share: the settings, the runtime every pipeline registers its dependencies on,
 /// readiness, the edge limits, the metrics recorder and the API document. Cheap to clone.

@@ -49,7 +49,6 @@ pub fn describe() {
     );
 }
 
-
 /// One request being measured: its route's series and when it started.
 pub struct Measure {
     route: Arc<RouteSeries>,

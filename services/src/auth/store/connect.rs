@@ -4,8 +4,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use bulwark_runtime::breaker::{BreakerConfig, WindowKind};
-use bulwark_runtime::chaos::{Chaos, FaultControl};
 use bulwark_runtime::bulkhead::{BulkheadConfig, ClassLimits};
+use bulwark_runtime::chaos::{Chaos, FaultControl};
 use bulwark_runtime::policy::Policy;
 use bulwark_runtime::retry::RetryPolicy;
 use bulwark_runtime::runtime::{Runtime, RuntimeError};
@@ -111,7 +111,9 @@ impl UserStores {
         let mut replicas = Vec::with_capacity(config.replica_urls.len());
         for (i, url) in config.replica_urls.iter().enumerate() {
             let role = StoreRole::Replica(i);
-            replicas.push(register(runtime, role, url, OpenMode::Replica, pool, &policy, faults).await?);
+            replicas.push(
+                register(runtime, role, url, OpenMode::Replica, pool, &policy, faults).await?,
+            );
         }
         Ok(Self::new(primary, replicas))
     }
