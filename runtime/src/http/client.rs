@@ -250,7 +250,7 @@ impl<B: Serialize, R> HttpDependency<B, R> {
     /// own shape, a stream of server-sent events): the request is sent with the same headers,
     /// timeouts and correlation as [`send`](Self::send), and the response is returned whatever
     /// its status. Read its body with [`read_body`](Self::read_body) (under the size limit) or
-    /// [`next_chunk`](Self::next_chunk).
+    /// [`read_chunk`](Self::read_chunk).
     pub async fn exchange(
         &self,
         req: &HttpRequest<B>,

@@ -1,7 +1,7 @@
 //! [`GatewayLayer`]: the gateway's middleware as one tower layer, installed on every route.
 //!
 //! Per request, outermost first: [`correlation`] begins (ID, span), [`http_metrics`] starts
-//! measuring, [`admission`] runs its steps (rate limit, edge priority, deadline, body limit) and
+//! measuring, [`admission`](super::admission) runs its steps (rate limit, edge priority, deadline, body limit) and
 //! the handler is called; the handler's future then runs under [`panic`](mod@super::panic)
 //! isolation and the request's deadline; the metrics see the answer, and correlation finishes it
 //! (standard error format, ID header, access log line).
