@@ -1,17 +1,17 @@
 //! A response pipeline over simulated providers, served in process or over a socket.
 #![allow(dead_code, unreachable_pub)]
 
-use std::net::SocketAddr;
+#[path = "../common/pipeline.rs"]
+mod pipeline;
+pub use pipeline::{client, failing, policy, serve};
+
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, header};
-use bulwark_runtime::breaker::{BreakerConfig, WindowKind};
 use bulwark_runtime::clock::Clock;
-use bulwark_runtime::policy::{Policy, ProbePolicy};
 use bulwark_runtime::runtime::Runtime;
-use bulwark_services::gateway::server::Server;
 use bulwark_services::gateway::{AppState, GatewayConfig, Readiness, Role, app::routes, build};
 use bulwark_services::responses::provider::PROVIDER_POOL;
 use bulwark_services::responses::routes::{self as response_routes, ResponsesApi};
@@ -19,31 +19,7 @@ use bulwark_services::responses::{ProviderConfig, ResponseConfig, ResponseServic
 use bulwark_services::sentiment::{SentimentConfig, SentimentService};
 use bulwark_services::simulator::{Faults, Simulator, SimulatorConfig};
 use serde_json::Value;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use utoipa::OpenApi;
-
-/// The breaker's reset timeout in these tests.
-pub const RESET: Duration = Duration::from_secs(30);
-
-/// Trips at 50 % after 5 calls (count window 10); open for [`RESET`]; no probes.
-pub fn policy() -> Policy {
-    Policy {
-        breaker: BreakerConfig::builder()
-            .window(WindowKind::Count { size: 10 })
-            .minimum_calls(5)
-            .failure_rate_threshold(50.0)
-            .reset_timeout(RESET)
-            .half_open_permits(1)
-            .build()
-            .unwrap(),
-        probe: ProbePolicy {
-            enabled: false,
-            ..ProbePolicy::default()
-        },
-        ..Policy::default()
-    }
-}
 
 /// A simulated provider (both APIs) with these faults.
 pub async fn simulator(faults: Faults) -> Simulator {
@@ -60,15 +36,6 @@ pub async fn keyed_simulator(faults: Faults, key: Option<&str>) -> Simulator {
     .unwrap();
     sim.faults().set(faults).unwrap();
     sim
-}
-
-/// Every request answered with `status`.
-pub fn failing(status: u16) -> Faults {
-    Faults {
-        error_rate: 1.0,
-        error_status: status,
-        ..Faults::default()
-    }
 }
 
 /// An OpenAI-compatible provider on `sim`.
@@ -221,41 +188,6 @@ pub fn events(body: &[u8]) -> Vec<Sse> {
             })
         })
         .collect()
-}
-
-/// A server on a loopback port serving `app`; stops when dropped.
-pub struct Served {
-    pub base: String,
-    stop: Option<oneshot::Sender<()>>,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-/// Serves `app` through the product's server on a fresh loopback port.
-pub async fn serve(app: Router) -> Served {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
-    let server = Server::new(&GatewayConfig::default()).unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(server.serve(listener, app, async move {
-        let _ = stopped.await;
-    }));
-    Served {
-        base: format!("http://{addr}"),
-        stop: Some(stop),
-    }
-}
-
-/// An HTTP client.
-pub fn client() -> reqwest::Client {
-    bulwark_runtime::http::install_default_tls();
-    reqwest::Client::new()
 }
 
 /// Asserts the standard error format with the response's correlation ID.

@@ -1,21 +1,21 @@
 //! A sentiment pipeline over simulated model endpoints, served in process or over a socket.
 #![allow(dead_code, unreachable_pub)]
 
+#[path = "../common/pipeline.rs"]
+mod pipeline;
+pub use pipeline::{RESET, client, failing, policy, serve};
+
 use std::io::Write;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, header};
-use bulwark_runtime::breaker::{BreakerConfig, WindowKind};
 use bulwark_runtime::clock::Clock;
-use bulwark_runtime::policy::{Policy, ProbePolicy};
 use bulwark_runtime::runtime::Runtime;
 use bulwark_services::embeddings::routes::{self as embeddings_routes, EmbeddingsApi};
 use bulwark_services::embeddings::{EmbeddingsConfig, EmbeddingsService};
-use bulwark_services::gateway::server::Server;
 use bulwark_services::gateway::{AppState, GatewayConfig, Readiness, Role, app::routes, build};
 use bulwark_services::sentiment::model::MODEL_POOL;
 use bulwark_services::sentiment::routes::{self as sentiment_routes, SentimentApi};
@@ -23,46 +23,13 @@ use bulwark_services::sentiment::{SentimentConfig, SentimentService};
 use bulwark_services::simulator::{Faults, Simulator};
 use bulwark_services::upstream::EndpointConfig;
 use serde_json::Value;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use utoipa::OpenApi;
-
-/// The breaker's reset timeout in these tests.
-pub const RESET: Duration = Duration::from_secs(30);
-
-/// Trips at 50 % after 5 calls (count window 10); open for [`RESET`]; one trial call; no probes.
-pub fn policy() -> Policy {
-    Policy {
-        breaker: BreakerConfig::builder()
-            .window(WindowKind::Count { size: 10 })
-            .minimum_calls(5)
-            .failure_rate_threshold(50.0)
-            .reset_timeout(RESET)
-            .half_open_permits(1)
-            .build()
-            .unwrap(),
-        probe: ProbePolicy {
-            enabled: false,
-            ..ProbePolicy::default()
-        },
-        ..Policy::default()
-    }
-}
 
 /// A simulated model endpoint with these faults.
 pub async fn simulator(faults: Faults) -> Simulator {
     let sim = Simulator::start(Default::default()).await.unwrap();
     sim.faults().set(faults).unwrap();
     sim
-}
-
-/// Every request answered with `status`.
-pub fn failing(status: u16) -> Faults {
-    Faults {
-        error_rate: 1.0,
-        error_status: status,
-        ..Faults::default()
-    }
 }
 
 /// The endpoint entry of a simulator, named `name`.
@@ -163,41 +130,6 @@ pub async fn post(
         headers,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     )
-}
-
-/// A server on a loopback port serving `app`; stops when dropped.
-pub struct Served {
-    pub base: String,
-    stop: Option<oneshot::Sender<()>>,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-/// Serves `app` through the product's server on a fresh loopback port.
-pub async fn serve(app: Router) -> Served {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
-    let server = Server::new(&GatewayConfig::default()).unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(server.serve(listener, app, async move {
-        let _ = stopped.await;
-    }));
-    Served {
-        base: format!("http://{addr}"),
-        stop: Some(stop),
-    }
-}
-
-/// An HTTP client.
-pub fn client() -> reqwest::Client {
-    bulwark_runtime::http::install_default_tls();
-    reqwest::Client::new()
 }
 
 /// Asserts the standard error format with the response's correlation ID.
