@@ -178,6 +178,7 @@ pub async fn run(
         .build()
         .map_err(RunError::Client)?;
     let lab = Arc::new(Lab::start().await.map_err(RunError::Lab)?);
+    // Without a data directory the run gets a temporary one, removed when the run ends.
     let temp = match &options.data_dir {
         Some(_) => None,
         None => Some(tempfile::tempdir().map_err(|source| RunError::DataDir {
@@ -187,8 +188,9 @@ pub async fn run(
     };
     let data_dir = match (&options.data_dir, &temp) {
         (Some(dir), _) => dir.clone(),
-        (None, Some(temp)) => temp.path().to_owned(),
-        (None, None) => std::env::temp_dir(),
+        (None, temp) => temp
+            .as_ref()
+            .map_or_else(std::env::temp_dir, |t| t.path().to_owned()),
     };
     std::fs::create_dir_all(&data_dir).map_err(|source| RunError::DataDir {
         path: data_dir.clone(),

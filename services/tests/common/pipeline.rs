@@ -61,9 +61,14 @@ impl Drop for Served {
 
 /// Serves `app` through the product's server on a fresh loopback port.
 pub async fn serve(app: Router) -> Served {
+    serve_with(&GatewayConfig::default(), app).await
+}
+
+/// Serves `app` through the product's server with `config`'s edge settings.
+pub async fn serve_with(config: &GatewayConfig, app: Router) -> Served {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
-    let server = Server::new(&GatewayConfig::default()).unwrap();
+    let server = Server::new(config).unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(server.serve(listener, app, async move {
         let _ = stopped.await;

@@ -2,25 +2,26 @@
 //! ephemeral loopback port, a gated processor, and polling helpers bounded in time.
 #![allow(dead_code, unreachable_pub)]
 
+#[path = "../common/pipeline.rs"]
+mod pipeline;
+pub use pipeline::{Served, serve_with as serve};
+
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use axum::Router;
 use bulwark_runtime::dependency::CallContext;
 use bulwark_runtime::runtime::Runtime;
 use bulwark_services::config::Config;
-use bulwark_services::gateway::server::Server;
 use bulwark_services::gateway::{AppState, GatewayConfig, build};
 use bulwark_services::jobs::processor::{JobProcessor, ProcessError};
 use bulwark_services::jobs::routes::{self, JobsApi};
 use bulwark_services::jobs::{JobQueue, JobsConfig};
 use bulwark_services::service::Service;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::Semaphore;
 
 /// Every test runs inside this bound, so a regression fails instead of hanging.
 pub const TEST_BOUND: Duration = Duration::from_secs(60);
@@ -30,35 +31,6 @@ pub async fn bounded<F: Future<Output = ()>>(test: F) {
     tokio::time::timeout(TEST_BOUND, test)
         .await
         .expect("test did not finish within its bound");
-}
-
-/// A server on a loopback port; stops when dropped.
-pub struct Served {
-    pub base: String,
-    stop: Option<oneshot::Sender<()>>,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-/// Serves `router` with `config`'s edge settings.
-pub async fn serve(config: &GatewayConfig, router: Router) -> Served {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = Server::new(config).unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(server.serve(listener, router, async move {
-        let _ = stopped.await;
-    }));
-    Served {
-        base: format!("http://{addr}"),
-        stop: Some(stop),
-    }
 }
 
 /// The product configuration on `data_dir`, rate limits off (tests post fast), cheap hashing.
