@@ -32,6 +32,28 @@ fn an_absent_header_gets_a_fresh_uuid_v7() {
 }
 
 #[test]
+fn generated_ids_sort_in_creation_order_on_a_thread_and_never_repeat_across_threads() {
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(|| {
+                let ids: Vec<String> = (0..5_000)
+                    .map(|_| CorrelationId::generate().as_str().to_owned())
+                    .collect();
+                assert!(ids.windows(2).all(|w| w[0] < w[1]), "not increasing");
+                ids
+            })
+        })
+        .collect();
+    let mut all = std::collections::HashSet::new();
+    for thread in threads {
+        for id in thread.join().unwrap() {
+            assert!(all.insert(id), "an ID repeated");
+        }
+    }
+    assert_eq!(all.len(), 20_000);
+}
+
+#[test]
 fn an_empty_value_is_replaced() {
     assert!(CorrelationId::parse("").is_none());
     assert!(is_generated(&CorrelationId::from_header(Some(""))));

@@ -143,6 +143,47 @@ async fn a_kept_alive_connection_may_idle_past_the_header_timeout_until_the_idle
 }
 
 #[tokio::test]
+async fn a_half_sent_head_on_a_kept_alive_connection_is_closed_at_the_header_timeout() {
+    bounded(async {
+        let settings = config(|c| {
+            c.header_read_timeout = ms(200);
+            c.keep_alive_idle_timeout = ms(3000);
+        });
+        let server = start(settings).await;
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        stream
+            .write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 1024];
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(
+            buf[..n].starts_with(b"HTTP/1.1 200"),
+            "first request answered"
+        );
+
+        // Idle past the header timeout (fine), then half a head: its clock starts with its first
+        // byte, not with the idle spell, and ends long before the idle timeout.
+        tokio::time::sleep(ms(500)).await;
+        let head_from = Instant::now();
+        stream
+            .write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        let received = tokio::time::timeout(ms(1500), read_until_closed(&mut stream))
+            .await
+            .expect("the half-sent head was not closed before the idle timeout");
+        let elapsed = head_from.elapsed();
+        assert!(received.is_empty(), "no answer to a half-sent head");
+        assert!(
+            elapsed >= ms(200),
+            "closed before the header timeout: {elapsed:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn heads_over_max_header_bytes_answer_431_in_the_standard_format() {
     bounded(async {
         let server = start(config(|_| {})).await;

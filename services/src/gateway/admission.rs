@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use axum::extract::Request;
 use bulwark_runtime::error::ServiceError;
-use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
 use super::deadline::{self, DefaultTimeout};
-use super::edge::priority::{self, EdgeConcurrency};
+use super::edge::RouteClass;
+use super::edge::priority::{self, EdgeConcurrency, Place};
 use super::edge::rate_limit::{self, EdgeRateLimits};
 use super::limits::{self, BodyLimit};
 
@@ -33,7 +33,7 @@ pub struct Admission {
 #[derive(Debug)]
 pub struct Admitted {
     /// Its place in its route class, given back when dropped.
-    pub place: OwnedSemaphorePermit,
+    pub place: Place,
     /// When it must be answered.
     pub deadline: Instant,
     /// The timeout the deadline came from (for the 504's details).
@@ -41,10 +41,10 @@ pub struct Admitted {
 }
 
 impl Admission {
-    /// Runs the steps on `req`: the first refusal is the answer.
-    pub fn admit(&self, req: &mut Request) -> Result<Admitted, ServiceError> {
-        rate_limit::check(&self.rates, req)?;
-        let place = priority::admit(&self.places, req)?;
+    /// Runs the steps on `req`, of a route in `class`: the first refusal is the answer.
+    pub fn admit(&self, class: RouteClass, req: &mut Request) -> Result<Admitted, ServiceError> {
+        rate_limit::check(&self.rates, class, req)?;
+        let place = priority::admit(&self.places, class)?;
         let (deadline, timeout) = deadline::start(self.timeout, req)?;
         limits::check(self.body_limit, req)?;
         Ok(Admitted {

@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use bulwark_runtime::runtime::Runtime;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -177,7 +176,6 @@ pub fn build(routes: Router<AppState>, state: AppState) -> Router {
     routes
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed)
-        .layer(DefaultBodyLimit::max(body_limit))
         .layer(GatewayLayer::new(admission))
         .with_state(state)
 }

@@ -33,8 +33,9 @@ pub struct Correlated {
 }
 
 /// Takes the request's valid `X-Correlation-ID` or makes one, stores it in the request's
-/// extensions and opens the request's span (continuing the client's `traceparent`).
-pub fn begin(req: &mut Request) -> Correlated {
+/// extensions and opens the request's span (continuing the client's `traceparent`). `started`
+/// is when the request began, for the access log's duration.
+pub fn begin(req: &mut Request, started: Instant) -> Correlated {
     let incoming = req
         .headers()
         .get(CORRELATION_HEADER)
@@ -55,7 +56,7 @@ pub fn begin(req: &mut Request) -> Correlated {
         span,
         method,
         uri,
-        started: Instant::now(),
+        started,
     }
 }
 

@@ -4,10 +4,9 @@
 //! `unmatched`. `error_code` is the standard error code of a non-2xx answer, `none` otherwise.
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, RwLock};
+use std::sync::{Arc, LazyLock, OnceLock, RwLock};
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
 use axum::http::StatusCode;
 use axum::response::Response;
 use metrics::{Counter, Histogram};
@@ -49,48 +48,55 @@ pub fn describe() {
     );
 }
 
-/// One request being measured: its route's series and when it started.
-pub struct Measure {
-    route: Arc<RouteSeries>,
-    started: Instant,
-}
+/// The series of one route template, registered once and shared: recording an answer only
+/// touches the handles. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct RouteMetrics(Arc<RouteSeries>);
 
-impl Measure {
-    /// Starts measuring `req` (its route template, or [`UNMATCHED`]).
-    pub fn start(req: &Request) -> Self {
-        let route = req
-            .extensions()
-            .get::<MatchedPath>()
-            .map_or(UNMATCHED, MatchedPath::as_str);
-        Self {
-            route: series(route),
-            started: Instant::now(),
-        }
+impl RouteMetrics {
+    /// The series of `template` (a route template, or [`UNMATCHED`]).
+    pub fn of(template: &str) -> Self {
+        Self(series(template))
     }
 
-    /// Counts the answer and records the time it took.
-    pub fn finish(self, response: &Response) {
-        let Self { route, started } = self;
+    /// The route template.
+    pub fn template(&self) -> &str {
+        &self.0.template
+    }
+
+    /// Counts `response` and records the time since `started`.
+    pub fn record(&self, response: &Response, started: Instant) {
+        let route = &self.0;
         let status = response.status();
-        let error_code = if status.is_client_error() || status.is_server_error() {
-            response
-                .extensions()
-                .get::<StandardError>()
-                .map_or_else(|| code_for(status), |e| e.0)
-                .as_str()
+        if status == StatusCode::OK {
+            route
+                .ok
+                .get_or_init(|| route.register(status, "none"))
+                .increment(1);
         } else {
-            "none"
-        };
-        route.requests(status, error_code).increment(1);
+            let error_code = if status.is_client_error() || status.is_server_error() {
+                response
+                    .extensions()
+                    .get::<StandardError>()
+                    .map_or_else(|| code_for(status), |e| e.0)
+                    .as_str()
+            } else {
+                "none"
+            };
+            route.requests(status, error_code).increment(1);
+        }
         route.duration.record(started.elapsed().as_secs_f64());
     }
 }
 
 /// The series of one route template. Registering a labelled series hashes and copies its
 /// labels, so each is registered once and its handle kept: a request only looks its route up.
+#[derive(Debug)]
 struct RouteSeries {
     template: Arc<str>,
     duration: Histogram,
+    /// `200`, `none`: most answers, kept apart from the map and its lock.
+    ok: OnceLock<Counter>,
     requests: RwLock<HashMap<(u16, &'static str), Counter>>,
 }
 
@@ -100,13 +106,17 @@ impl RouteSeries {
         if let Some(counter) = read(&self.requests).get(&key) {
             return counter.clone();
         }
-        let counter = metrics::counter!(
+        let counter = self.register(status, error_code);
+        write(&self.requests).entry(key).or_insert(counter).clone()
+    }
+
+    fn register(&self, status: StatusCode, error_code: &'static str) -> Counter {
+        metrics::counter!(
             names::HTTP_REQUESTS_TOTAL,
             "route" => self.template.to_string(),
             "status" => status.as_str().to_owned(),
             "error_code" => error_code,
-        );
-        write(&self.requests).entry(key).or_insert(counter).clone()
+        )
     }
 }
 
@@ -125,6 +135,7 @@ fn series(template: &str) -> Arc<RouteSeries> {
             "route" => template.to_string()
         ),
         template: Arc::clone(&template),
+        ok: OnceLock::new(),
         requests: RwLock::default(),
     });
     Arc::clone(write(&SERIES).entry(template).or_insert(series))

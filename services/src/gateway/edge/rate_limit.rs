@@ -2,14 +2,19 @@
 //! `RATE_LIMIT_ERROR` with `Retry-After`.
 //!
 //! A client is its `X-API-Key` header when present — only a keyed hash of it is kept, never the
-//! key — else its peer address. The tracked clients are bounded (`max_clients`): when the table
-//! is full, clients whose state is fresh again are forgotten; if it is still full, new clients
-//! share one overflow limiter until places free up. Nothing grows without bound.
+//! key — else its peer address. The tracked clients are bounded: every [`SIZE_CHECK_EVERY`]th
+//! request of a worker thread counts the table (counting it locks every shard of the map, too
+//! dear for every request); when it holds `max_clients`, clients whose state is fresh again are
+//! forgotten, and if it is still full, requests share one overflow limiter until places free up.
+//! Between two counts a thread adds at most [`SIZE_CHECK_EVERY`] clients, so the table never
+//! holds more than `max_clients` plus that many per worker thread.
 
+use std::cell::Cell;
 use std::hash::{BuildHasher, RandomState};
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::{ConnectInfo, Request};
 use axum::http::HeaderMap;
@@ -19,6 +24,9 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 
 use super::RouteClass;
 use crate::gateway::config::{RateConfig, RateLimitConfig};
+
+/// A worker thread counts the client table on one request in this many.
+pub const SIZE_CHECK_EVERY: u32 = 64;
 
 /// The header that names a client by its API key.
 pub const API_KEY_HEADER: &str = "x-api-key";
@@ -42,10 +50,26 @@ pub struct EdgeRateLimits {
     inner: Option<Arc<Limiters>>,
 }
 
+/// One route class's limiter, and whether its table was full when last counted.
+#[derive(Debug)]
+struct Class {
+    limiter: DefaultKeyedRateLimiter<ClientKey>,
+    full: AtomicBool,
+}
+
+impl Class {
+    fn new(rate: RateConfig) -> Self {
+        Self {
+            limiter: DefaultKeyedRateLimiter::keyed(quota(rate)),
+            full: AtomicBool::new(false),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Limiters {
-    critical: DefaultKeyedRateLimiter<ClientKey>,
-    non_critical: DefaultKeyedRateLimiter<ClientKey>,
+    critical: Class,
+    non_critical: Class,
     max_clients: usize,
     hasher: RandomState,
     clock: DefaultClock,
@@ -62,8 +86,8 @@ impl EdgeRateLimits {
     pub fn new(config: &RateLimitConfig) -> Self {
         let inner = config.enabled.then(|| {
             Arc::new(Limiters {
-                critical: DefaultKeyedRateLimiter::keyed(quota(config.critical)),
-                non_critical: DefaultKeyedRateLimiter::keyed(quota(config.non_critical)),
+                critical: Class::new(config.critical),
+                non_critical: Class::new(config.non_critical),
                 max_clients: config.max_clients,
                 hasher: RandomState::new(),
                 clock: DefaultClock::default(),
@@ -74,9 +98,9 @@ impl EdgeRateLimits {
 
     /// Clients tracked now, both classes together.
     pub fn tracked_clients(&self) -> usize {
-        self.inner
-            .as_ref()
-            .map_or(0, |l| l.critical.len() + l.non_critical.len())
+        self.inner.as_ref().map_or(0, |l| {
+            l.critical.limiter.len() + l.non_critical.limiter.len()
+        })
     }
 }
 
@@ -88,7 +112,7 @@ impl Limiters {
         peer.map_or(ClientKey::Unknown, ClientKey::Peer)
     }
 
-    fn limiter(&self, class: RouteClass) -> &DefaultKeyedRateLimiter<ClientKey> {
+    fn class(&self, class: RouteClass) -> &Class {
         match class {
             RouteClass::Critical => &self.critical,
             RouteClass::NonCritical => &self.non_critical,
@@ -97,27 +121,49 @@ impl Limiters {
 
     /// Counts one request; `Err(wait)` when the client is over its rate.
     fn check(&self, class: RouteClass, client: ClientKey) -> Result<(), std::time::Duration> {
-        let limiter = self.limiter(class);
-        let mut key = client;
-        if limiter.len() >= self.max_clients {
-            limiter.retain_recent();
-            if limiter.len() >= self.max_clients {
-                key = ClientKey::Overflow;
+        let class = self.class(class);
+        if size_check_due() {
+            let mut full = class.limiter.len() >= self.max_clients;
+            if full {
+                class.limiter.retain_recent();
+                full = class.limiter.len() >= self.max_clients;
             }
+            class.full.store(full, Ordering::Relaxed);
         }
-        limiter
+        let key = if class.full.load(Ordering::Relaxed) {
+            ClientKey::Overflow
+        } else {
+            client
+        };
+        class
+            .limiter
             .check_key(&key)
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 }
 
-/// Checks the request against its client's limit for its route class; over it, 429
+/// True on one request in [`SIZE_CHECK_EVERY`] of this thread (its first included).
+fn size_check_due() -> bool {
+    thread_local! {
+        static REQUESTS: Cell<u32> = const { Cell::new(0) };
+    }
+    REQUESTS.with(|requests| {
+        let n = requests.get();
+        requests.set(n.wrapping_add(1));
+        n % SIZE_CHECK_EVERY == 0
+    })
+}
+
+/// Checks the request against its client's limit for its route's class; over it, 429
 /// `RATE_LIMIT_ERROR` with `Retry-After`.
-pub fn check(limits: &EdgeRateLimits, req: &Request) -> Result<(), ServiceError> {
+pub fn check(
+    limits: &EdgeRateLimits,
+    class: RouteClass,
+    req: &Request,
+) -> Result<(), ServiceError> {
     let Some(limiters) = limits.inner.as_deref() else {
         return Ok(());
     };
-    let class = RouteClass::of(req.extensions());
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -184,6 +230,16 @@ mod tests {
                 ClientKey::Peer([10, 0, 1, i].into()),
             );
         }
-        assert!(l.non_critical.len() <= 5, "{}", l.non_critical.len());
+        // The bound, plus what one thread adds between two counts (this test is one thread).
+        let tracked = l.non_critical.limiter.len();
+        assert!(tracked <= 5 + SIZE_CHECK_EVERY as usize, "{tracked}");
+        // Once full, new clients share the overflow limiter: nothing more is added.
+        for i in 0..200u8 {
+            let _ = l.check(
+                RouteClass::NonCritical,
+                ClientKey::Peer([10, 0, 2, i].into()),
+            );
+        }
+        assert_eq!(l.non_critical.limiter.len(), tracked);
     }
 }

@@ -2,52 +2,81 @@
 //! that know: the socket reader ([`Tracked`]: bytes arrived) and the service ([`InFlight`]: a
 //! request head was parsed, its response was sent or dropped).
 //!
-//! The reader's cost on the hot path is one relaxed atomic load per read; it only signals the
-//! first read after the connection went idle.
+//! Nothing here wakes the watchdog: it reads this state when its own timer fires, and the
+//! state carries *when* things happened (the connection went idle, the next head's first byte
+//! arrived), so a late look still computes exact deadlines. The hot path pays a few atomic
+//! operations and one clock read per request, and the reader one relaxed atomic load per read.
 
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use http_body::{Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use super::watchdog::Observed;
 
-/// Shared between a connection's reader, its service and its watchdog.
-#[derive(Debug, Default)]
+/// Shared between a connection's reader, its service and its watchdog. Times are nanoseconds
+/// since `origin` (the connection's accept).
+#[derive(Debug)]
 pub(super) struct Activity {
+    origin: Instant,
     started: AtomicU64,
     in_flight: AtomicUsize,
+    /// When a request last ended (stored before `in_flight` drops, so a watchdog that sees
+    /// nothing in flight sees when that began).
+    idle_since: AtomicU64,
     /// Set when the last in-flight response finished; cleared by the next read.
     awaiting_bytes: AtomicBool,
+    /// When the first byte after the last idle spell began arrived.
+    bytes_at: AtomicU64,
     http2: AtomicBool,
-    changed: Notify,
 }
 
 impl Activity {
+    /// The activity of a connection accepted at `origin`.
+    pub(super) fn new(origin: Instant) -> Self {
+        Self {
+            origin,
+            started: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+            idle_since: AtomicU64::new(0),
+            awaiting_bytes: AtomicBool::new(false),
+            bytes_at: AtomicU64::new(0),
+            http2: AtomicBool::new(false),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        // Past u64 nanoseconds (584 years) the clock saturates.
+        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    fn at(&self, nanos: u64) -> Instant {
+        self.origin + Duration::from_nanos(nanos)
+    }
+
     /// A request head was parsed; the request counts as in flight until the guard drops.
     pub(super) fn request_started(self: &Arc<Self>, http2: bool) -> InFlight {
         if http2 {
             self.http2.store(true, Ordering::Relaxed);
         }
         self.started.fetch_add(1, Ordering::Release);
-        if self.in_flight.fetch_add(1, Ordering::AcqRel) == 0 {
-            self.changed.notify_one();
-        }
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
         InFlight(Arc::clone(self))
     }
 
     fn request_finished(&self) {
+        self.idle_since.store(self.now(), Ordering::Release);
         if self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
             // A byte read between the decrement and this store goes unnoticed: the watchdog then
             // applies the idle timeout rather than the header timeout to that head. Both bound it.
             self.awaiting_bytes.store(true, Ordering::Release);
-            self.changed.notify_one();
         }
     }
 
@@ -55,21 +84,24 @@ impl Activity {
         if self.awaiting_bytes.load(Ordering::Relaxed)
             && self.awaiting_bytes.swap(false, Ordering::AcqRel)
         {
-            self.changed.notify_one();
+            self.bytes_at.store(self.now(), Ordering::Release);
         }
-    }
-
-    /// Completes after the next change (or at once if one happened since the last call).
-    pub(super) async fn changed(&self) {
-        self.changed.notified().await;
     }
 
     /// The current state, for [`Watchdog::observe`](super::watchdog::Watchdog::observe).
     pub(super) fn observed(&self) -> Observed {
+        let started = self.started.load(Ordering::Acquire);
+        let in_flight = self.in_flight.load(Ordering::Acquire);
+        let idle_since = self.idle_since.load(Ordering::Acquire);
+        let bytes_at = self.bytes_at.load(Ordering::Acquire);
+        // Bytes count for the next head only if they came after the connection went idle.
+        let head_since = (!self.awaiting_bytes.load(Ordering::Acquire) && bytes_at > idle_since)
+            .then(|| self.at(bytes_at));
         Observed {
-            started: self.started.load(Ordering::Acquire),
-            in_flight: self.in_flight.load(Ordering::Acquire),
-            bytes_since_idle: !self.awaiting_bytes.load(Ordering::Acquire),
+            started,
+            in_flight,
+            idle_since: self.at(idle_since),
+            head_since,
             http2: self.http2.load(Ordering::Relaxed),
         }
     }
@@ -188,28 +220,41 @@ mod tests {
 
     use super::*;
 
-    #[tokio::test]
-    async fn requests_and_the_first_byte_after_them_are_published() {
-        let activity = Arc::new(Activity::default());
+    #[tokio::test(start_paused = true)]
+    async fn requests_and_the_first_byte_after_them_are_published_with_their_times() {
+        let t0 = Instant::now();
+        let activity = Arc::new(Activity::new(t0));
         let (client, server) = tokio::io::duplex(64);
         let mut server = Tracked::new(server, Arc::clone(&activity));
         let mut client = client;
 
         let guard = activity.request_started(false);
-        activity.changed().await;
-        assert_eq!(activity.observed().in_flight, 1);
+        let seen = activity.observed();
+        assert_eq!((seen.started, seen.in_flight), (1, 1));
 
+        tokio::time::advance(Duration::from_secs(2)).await;
         let body = GuardedBody::new(Body::from("x"), guard);
         drop(body);
-        activity.changed().await;
         let seen = activity.observed();
-        assert_eq!((seen.in_flight, seen.bytes_since_idle), (0, false));
+        assert_eq!((seen.in_flight, seen.head_since), (0, None));
+        assert_eq!(seen.idle_since, t0 + Duration::from_secs(2));
 
+        tokio::time::advance(Duration::from_secs(3)).await;
         client.write_all(b"GET").await.unwrap();
         let mut buf = [0u8; 8];
         let n = server.read(&mut buf).await.unwrap();
         assert_eq!(&buf[..n], b"GET");
-        activity.changed().await;
-        assert!(activity.observed().bytes_since_idle);
+        assert_eq!(
+            activity.observed().head_since,
+            Some(t0 + Duration::from_secs(5))
+        );
+        // Later reads of the same head do not move its start.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        client.write_all(b" /").await.unwrap();
+        let _ = server.read(&mut buf).await.unwrap();
+        assert_eq!(
+            activity.observed().head_since,
+            Some(t0 + Duration::from_secs(5))
+        );
     }
 }

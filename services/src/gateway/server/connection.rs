@@ -66,7 +66,7 @@ async fn serve<I>(
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let activity = Arc::new(Activity::default());
+    let activity = Arc::new(Activity::new(accepted));
     let io = TokioIo::new(Tracked::new(io, Arc::clone(&activity)));
     let app = shared.app.clone();
     let max_header_bytes = shared.max_header_bytes;
@@ -88,8 +88,10 @@ async fn serve<I>(
     let connection = shared.http.serve_connection(io, service);
     tokio::pin!(connection);
 
+    // The watchdog is never woken by requests: it looks when its timer fires (its deadline, or
+    // one check interval later) and reads what the connection did and when.
     let mut watchdog = Watchdog::new(accepted, shared.timeouts);
-    let sleep = tokio::time::sleep_until(accepted + shared.timeouts.header_read);
+    let sleep = tokio::time::sleep_until(watchdog.next_look(accepted));
     tokio::pin!(sleep);
     let mut closing = false;
     loop {
@@ -100,14 +102,10 @@ async fn serve<I>(
                 }
                 return;
             }
-            () = activity.changed() => {
-                watchdog.observe(activity.observed(), Instant::now());
-                if let Some(deadline) = watchdog.deadline() {
-                    sleep.as_mut().reset(deadline);
-                }
-            }
-            () = sleep.as_mut(), if watchdog.deadline().is_some() => {
-                match watchdog.expire(Instant::now()) {
+            () = sleep.as_mut() => {
+                let now = Instant::now();
+                watchdog.observe(activity.observed());
+                match watchdog.expire(now) {
                     Some(Expiry::HeaderRead) => {
                         tracing::debug!(%peer, "request head not received in time: closing");
                         return;
@@ -122,9 +120,7 @@ async fn serve<I>(
                     }
                     None => {}
                 }
-                if let Some(deadline) = watchdog.deadline() {
-                    sleep.as_mut().reset(deadline);
-                }
+                sleep.as_mut().reset(watchdog.next_look(now));
             }
             changed = lifecycle.changed() => {
                 let now = if changed.is_ok() { *lifecycle.borrow_and_update() } else { Lifecycle::Closed };

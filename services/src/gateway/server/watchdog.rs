@@ -1,4 +1,7 @@
-//! The per-connection clock: which deadline applies now, as a pure state machine handed `now`.
+//! The per-connection clock: which deadline applies now, as a pure state machine. It is told
+//! what the connection did and when ([`Observed`]), never woken per request: the connection looks
+//! when its timer fires, at the latest every [`Watchdog::check_every`], so a late look still sets
+//! exact deadlines.
 //!
 //! | state | entered when | deadline | on expiry |
 //! | --- | --- | --- | --- |
@@ -34,8 +37,10 @@ pub(super) struct Observed {
     pub(super) started: u64,
     /// Requests whose response has not been sent or dropped yet.
     pub(super) in_flight: usize,
-    /// Bytes arrived since the last response finished.
-    pub(super) bytes_since_idle: bool,
+    /// When the last request ended (meaningful once a request started and none is in flight).
+    pub(super) idle_since: Instant,
+    /// When the first byte after that arrived, if one did.
+    pub(super) head_since: Option<Instant>,
     /// The connection speaks HTTP/2.
     pub(super) http2: bool,
 }
@@ -77,8 +82,15 @@ impl Watchdog {
         }
     }
 
-    /// Takes in what the connection did, observed at `now`.
-    pub(super) fn observe(&mut self, seen: Observed, now: Instant) {
+    /// The longest the connection may go without a look: a head that starts on an idle
+    /// connection, or a request that ends, is seen within this time (and its deadline counted
+    /// from when it happened).
+    pub(super) fn check_every(&self) -> Duration {
+        self.timeouts.header_read.min(self.timeouts.idle)
+    }
+
+    /// Takes in what the connection did.
+    pub(super) fn observe(&mut self, seen: Observed) {
         let served_since = seen.started != self.started;
         self.started = seen.started;
         if matches!(self.state, State::Closing(_)) {
@@ -90,13 +102,20 @@ impl Watchdog {
         }
         // The last request ended, also one that started and ended between two observations.
         let request_ended = served_since || self.state == State::Busy;
-        let head_started = seen.bytes_since_idle && !seen.http2;
-        self.state = match self.state {
-            _ if request_ended && head_started => State::Head(now + self.timeouts.header_read),
-            _ if request_ended => State::Idle(now + self.timeouts.idle),
-            State::Idle(_) if head_started => State::Head(now + self.timeouts.header_read),
-            unchanged => unchanged,
+        let head_since = seen.head_since.filter(|_| !seen.http2);
+        self.state = match (self.state, head_since) {
+            (_, Some(at)) if request_ended => State::Head(at + self.timeouts.header_read),
+            _ if request_ended => State::Idle(seen.idle_since + self.timeouts.idle),
+            (State::Idle(_), Some(at)) => State::Head(at + self.timeouts.header_read),
+            (unchanged, _) => unchanged,
         };
+    }
+
+    /// When the connection should look next: its deadline, or sooner by
+    /// [`check_every`](Self::check_every) from `now`.
+    pub(super) fn next_look(&self, now: Instant) -> Instant {
+        let check = now + self.check_every();
+        self.deadline().map_or(check, |at| at.min(check))
     }
 
     /// When the current deadline passes; `None` while a request is in flight.
@@ -139,11 +158,17 @@ mod tests {
         )
     }
 
-    fn seen(started: u64, in_flight: usize, bytes_since_idle: bool) -> Observed {
+    fn seen(
+        started: u64,
+        in_flight: usize,
+        idle_since: Instant,
+        head_since: Option<Instant>,
+    ) -> Observed {
         Observed {
             started,
             in_flight,
-            bytes_since_idle,
+            idle_since,
+            head_since,
             http2: false,
         }
     }
@@ -158,27 +183,29 @@ mod tests {
         let mut w = watchdog(t0);
         assert_eq!(w.deadline(), Some(t0 + HEAD));
         assert_eq!(w.expire(t0 + secs(9)), None);
-        // Bytes alone (a partial head) do not extend it.
-        w.observe(seen(0, 0, true), t0 + secs(5));
+        // A look with nothing served changes nothing.
+        w.observe(seen(0, 0, t0, None));
         assert_eq!(w.deadline(), Some(t0 + HEAD));
         assert_eq!(w.expire(t0 + HEAD), Some(Expiry::HeaderRead));
     }
 
     #[test]
-    fn no_deadline_while_busy_then_idle_then_head_on_the_first_byte() {
+    fn no_deadline_while_busy_then_idle_then_head_from_the_first_byte() {
         let t0 = Instant::now();
         let mut w = watchdog(t0);
-        w.observe(seen(1, 1, false), t0 + secs(1));
+        w.observe(seen(1, 1, t0, None));
         assert_eq!(w.deadline(), None);
         assert_eq!(w.expire(t0 + secs(1000)), None);
-        w.observe(seen(1, 0, false), t0 + secs(100));
+        // Looked at 110 s: the request ended at 100 s, which is when idleness began.
+        w.observe(seen(1, 0, t0 + secs(100), None));
         assert_eq!(w.deadline(), Some(t0 + secs(100) + IDLE));
         // Idle longer than the header timeout is fine.
         assert_eq!(w.expire(t0 + secs(100) + HEAD), None);
-        // A stale wake-up changes nothing.
-        w.observe(seen(1, 0, false), t0 + secs(120));
+        // A look that finds nothing new changes nothing.
+        w.observe(seen(1, 0, t0 + secs(100), None));
         assert_eq!(w.deadline(), Some(t0 + secs(100) + IDLE));
-        w.observe(seen(1, 0, true), t0 + secs(130));
+        // The next head's first byte came at 130 s; seen later, counted from then.
+        w.observe(seen(1, 0, t0 + secs(100), Some(t0 + secs(130))));
         assert_eq!(w.deadline(), Some(t0 + secs(130) + HEAD));
         assert_eq!(w.expire(t0 + secs(130) + HEAD), Some(Expiry::HeaderRead));
     }
@@ -188,10 +215,10 @@ mod tests {
         let t0 = Instant::now();
         let mut w = watchdog(t0);
         // First request served before the watchdog looked: idle, not still waiting for a head.
-        w.observe(seen(1, 0, false), t0 + secs(1));
+        w.observe(seen(1, 0, t0 + secs(1), None));
         assert_eq!(w.deadline(), Some(t0 + secs(1) + IDLE));
-        // Another one came and went while idle: the idle clock restarts.
-        w.observe(seen(2, 0, false), t0 + secs(30));
+        // Another one came and went while idle: the idle clock restarts when it ended.
+        w.observe(seen(2, 0, t0 + secs(30), None));
         assert_eq!(w.deadline(), Some(t0 + secs(30) + IDLE));
     }
 
@@ -199,9 +226,10 @@ mod tests {
     fn bytes_that_came_before_the_watchdog_looked_start_the_header_clock() {
         let t0 = Instant::now();
         let mut w = watchdog(t0);
-        w.observe(seen(1, 1, false), t0);
-        // The response finished and the next request's first bytes arrived before we looked.
-        w.observe(seen(1, 0, true), t0 + secs(2));
+        w.observe(seen(1, 1, t0, None));
+        // The response finished at 1 s and the next request's first bytes arrived at 2 s,
+        // both before the watchdog looked.
+        w.observe(seen(1, 0, t0 + secs(1), Some(t0 + secs(2))));
         assert_eq!(w.deadline(), Some(t0 + secs(2) + HEAD));
     }
 
@@ -209,11 +237,11 @@ mod tests {
     fn idle_expiry_closes_gracefully_then_hard() {
         let t0 = Instant::now();
         let mut w = watchdog(t0);
-        w.observe(seen(1, 0, false), t0);
+        w.observe(seen(1, 0, t0, None));
         assert_eq!(w.expire(t0 + IDLE), Some(Expiry::Idle));
         assert_eq!(w.deadline(), Some(t0 + IDLE + HEAD));
         // Closing is final: activity does not bring the connection back.
-        w.observe(seen(2, 1, true), t0 + IDLE);
+        w.observe(seen(2, 1, t0 + IDLE, Some(t0 + IDLE)));
         assert_eq!(w.expire(t0 + IDLE + HEAD), Some(Expiry::Closing));
     }
 
@@ -221,15 +249,16 @@ mod tests {
     fn http2_traffic_between_requests_keeps_the_idle_clock() {
         let t0 = Instant::now();
         let mut w = watchdog(t0);
-        let h2 = |started, in_flight, bytes| Observed {
+        let h2 = |started, in_flight, head_since| Observed {
             started,
             in_flight,
-            bytes_since_idle: bytes,
+            idle_since: t0 + secs(1),
+            head_since,
             http2: true,
         };
-        w.observe(h2(2, 2, false), t0);
-        w.observe(h2(2, 0, false), t0 + secs(1));
-        w.observe(h2(2, 0, true), t0 + secs(2));
+        w.observe(h2(2, 2, None));
+        w.observe(h2(2, 0, None));
+        w.observe(h2(2, 0, Some(t0 + secs(2))));
         assert_eq!(w.deadline(), Some(t0 + secs(1) + IDLE));
     }
 
@@ -237,8 +266,24 @@ mod tests {
     fn a_request_after_the_idle_spell_clears_the_deadline() {
         let t0 = Instant::now();
         let mut w = watchdog(t0);
-        w.observe(seen(1, 0, false), t0);
-        w.observe(seen(2, 1, true), t0 + secs(3));
+        w.observe(seen(1, 0, t0, None));
+        w.observe(seen(2, 1, t0, Some(t0 + secs(3))));
         assert_eq!(w.deadline(), None);
+    }
+
+    #[test]
+    fn the_next_look_is_the_deadline_or_one_check_interval_away() {
+        let t0 = Instant::now();
+        let mut w = watchdog(t0);
+        assert_eq!(w.check_every(), HEAD);
+        // A fresh connection: its head deadline.
+        assert_eq!(w.next_look(t0), t0 + HEAD);
+        // Busy: no deadline, but a look every check interval to see the request end.
+        w.observe(seen(1, 1, t0, None));
+        assert_eq!(w.next_look(t0 + secs(5)), t0 + secs(5) + HEAD);
+        // Idle for a minute: a look every check interval to see a head begin.
+        w.observe(seen(1, 0, t0 + secs(6), None));
+        assert_eq!(w.next_look(t0 + secs(6)), t0 + secs(6) + HEAD);
+        assert_eq!(w.next_look(t0 + secs(60)), t0 + secs(6) + IDLE);
     }
 }
