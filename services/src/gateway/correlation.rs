@@ -21,6 +21,10 @@ use tracing::Span;
 
 use super::error::standardize;
 
+/// The `X-Correlation-ID` header's name, built at compile time: looking a header up by a `&str`
+/// parses and hashes the name on every request.
+pub const CORRELATION_HEADER_NAME: HeaderName = HeaderName::from_static(CORRELATION_HEADER);
+
 /// A request whose correlation has begun: its ID, its span, and what the access log needs.
 #[derive(Debug)]
 pub struct Correlated {
@@ -38,7 +42,7 @@ pub struct Correlated {
 pub fn begin(req: &mut Request, started: Instant) -> Correlated {
     let incoming = req
         .headers()
-        .get(CORRELATION_HEADER)
+        .get(CORRELATION_HEADER_NAME)
         .and_then(|v| v.to_str().ok());
     let id = CorrelationId::from_header(incoming);
     req.extensions_mut().insert(id.clone());
@@ -78,7 +82,7 @@ impl Correlated {
         if let Ok(value) = HeaderValue::from_str(self.id.as_str()) {
             response
                 .headers_mut()
-                .insert(HeaderName::from_static(CORRELATION_HEADER), value);
+                .insert(CORRELATION_HEADER_NAME, value);
         }
         let micros = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.span.in_scope(|| {

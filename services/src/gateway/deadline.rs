@@ -6,18 +6,23 @@
 //! dropped: the request answers 504 `DEPENDENCY_ERROR`.
 
 use std::future::Future;
+use std::pin::pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::extract::Request;
+use axum::http::HeaderName;
 use axum::response::{IntoResponse, Response};
 use bulwark_runtime::correlation::CorrelationId;
 use bulwark_runtime::error::{DependencyFailure, ServiceError};
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use super::ApiError;
 
 /// The header a client lowers its deadline with, in milliseconds.
 pub const REQUEST_TIMEOUT_HEADER: &str = "x-request-timeout";
+
+const REQUEST_TIMEOUT_HEADER_NAME: HeaderName = HeaderName::from_static(REQUEST_TIMEOUT_HEADER);
 
 /// When the request must be answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,15 +45,33 @@ pub fn start(
 }
 
 /// Runs `inner` until `deadline`; past it the request answers 504 `DEPENDENCY_ERROR`.
+///
+/// Most handlers answer at their first poll: the deadline's timer is only made (and registered
+/// with the runtime) once the handler has returned `Pending`.
 pub async fn run_until(
     deadline: Instant,
     timeout: Duration,
     id: CorrelationId,
     inner: impl Future<Output = Response>,
 ) -> Response {
-    match tokio::time::timeout_at(deadline, inner).await {
-        Ok(response) => response,
-        Err(_elapsed) => {
+    let mut inner = pin!(inner);
+    let mut timer = pin!(None::<Sleep>);
+    let answered = std::future::poll_fn(|cx| {
+        if let Poll::Ready(response) = inner.as_mut().poll(cx) {
+            return Poll::Ready(Some(response));
+        }
+        if timer.is_none() {
+            timer.set(Some(tokio::time::sleep_until(deadline)));
+        }
+        match timer.as_mut().as_pin_mut() {
+            Some(sleep) => sleep.poll(cx).map(|()| None),
+            None => Poll::Pending,
+        }
+    })
+    .await;
+    match answered {
+        Some(response) => response,
+        None => {
             let millis = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
             let error = ServiceError::Dependency {
                 message: "Request deadline exceeded".to_owned(),
@@ -65,7 +88,7 @@ pub async fn run_until(
 /// The client's `X-Request-Timeout`, if any; a value that is not a positive whole number of
 /// milliseconds is a validation error.
 fn requested(req: &Request) -> Result<Option<Duration>, ServiceError> {
-    let Some(value) = req.headers().get(REQUEST_TIMEOUT_HEADER) else {
+    let Some(value) = req.headers().get(REQUEST_TIMEOUT_HEADER_NAME) else {
         return Ok(None);
     };
     let millis = value
@@ -80,4 +103,42 @@ fn requested(req: &Request) -> Result<Option<Duration>, ServiceError> {
             )
         })?;
     Ok(Some(Duration::from_millis(millis)))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+
+    use super::*;
+
+    fn run(after: Option<Duration>, budget: Duration) -> impl Future<Output = Response> + 'static {
+        let deadline = Instant::now() + budget;
+        let handler = async move {
+            match after {
+                Some(delay) => tokio::time::sleep(delay).await,
+                None => std::future::pending::<()>().await,
+            }
+            StatusCode::OK.into_response()
+        };
+        run_until(deadline, budget, CorrelationId::from_static("d-1"), handler)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_handler_within_its_deadline_answers_and_one_past_it_gets_a_504() {
+        let started = Instant::now();
+        let answer = run(Some(Duration::from_secs(1)), Duration::from_secs(2)).await;
+        assert_eq!(answer.status(), StatusCode::OK);
+        assert_eq!(started.elapsed(), Duration::from_secs(1));
+
+        let started = Instant::now();
+        let answer = run(None, Duration::from_secs(2)).await;
+        assert_eq!(answer.status(), StatusCode::GATEWAY_TIMEOUT);
+        assert_eq!(started.elapsed(), Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_ready_handler_answers_even_when_its_deadline_has_passed() {
+        let answer = run(Some(Duration::ZERO), Duration::ZERO).await;
+        assert_eq!(answer.status(), StatusCode::OK);
+    }
 }

@@ -6,10 +6,12 @@
 //! caller — and client errors at debug level.
 
 use axum::Json;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bulwark_runtime::correlation::{CORRELATION_HEADER, CorrelationId};
+use bulwark_runtime::correlation::CorrelationId;
 use bulwark_runtime::error::{ErrorCode, ErrorResponse, ServiceError, Timestamp};
+
+use super::correlation::CORRELATION_HEADER_NAME;
 
 /// A failed request: the error and the correlation ID it is answered with.
 #[derive(Debug)]
@@ -77,7 +79,7 @@ pub fn respond(body: ErrorResponse) -> Response {
     if let Some(value) = correlation {
         response
             .headers_mut()
-            .insert(HeaderName::from_static(CORRELATION_HEADER), value);
+            .insert(CORRELATION_HEADER_NAME, value);
     }
     response.extensions_mut().insert(StandardError(code));
     response
@@ -106,7 +108,7 @@ pub fn respond_with(
     let mut response = (status, Json(json)).into_response();
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(correlation_id.as_str()) {
-        headers.insert(HeaderName::from_static(CORRELATION_HEADER), value);
+        headers.insert(CORRELATION_HEADER_NAME, value);
     }
     if let Some(secs) = error.retry_after_secs() {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -200,6 +202,7 @@ mod tests {
     use bulwark_runtime::error::DependencyFailure;
 
     use super::*;
+    use bulwark_runtime::correlation::CORRELATION_HEADER;
 
     async fn body_json(response: Response) -> serde_json::Value {
         let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();

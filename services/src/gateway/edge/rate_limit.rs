@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::{ConnectInfo, Request};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName};
 use bulwark_runtime::error::ServiceError;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -30,6 +30,8 @@ pub const SIZE_CHECK_EVERY: u32 = 64;
 
 /// The header that names a client by its API key.
 pub const API_KEY_HEADER: &str = "x-api-key";
+
+const API_KEY_HEADER_NAME: HeaderName = HeaderName::from_static(API_KEY_HEADER);
 
 /// Who a request comes from, as far as rates go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -106,7 +108,7 @@ impl EdgeRateLimits {
 
 impl Limiters {
     fn client(&self, headers: &HeaderMap, peer: Option<IpAddr>) -> ClientKey {
-        if let Some(key) = headers.get(API_KEY_HEADER) {
+        if let Some(key) = headers.get(API_KEY_HEADER_NAME) {
             return ClientKey::ApiKey(self.hasher.hash_one(key.as_bytes()));
         }
         peer.map_or(ClientKey::Unknown, ClientKey::Peer)

@@ -12,7 +12,7 @@
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use bulwark_runtime::correlation::{CORRELATION_HEADER, CorrelationId};
+use bulwark_runtime::correlation::CorrelationId;
 use bulwark_runtime::error::{Details, ErrorCode, ErrorResponse, Timestamp};
 
 use crate::gateway::error::respond;
@@ -45,7 +45,7 @@ pub(super) fn check(headers: &HeaderMap, limit: usize) -> Option<Response> {
         return None;
     }
     let incoming = headers
-        .get(CORRELATION_HEADER)
+        .get(crate::gateway::correlation::CORRELATION_HEADER_NAME)
         .and_then(|v| v.to_str().ok());
     let id = CorrelationId::from_header(incoming);
     tracing::info!(
@@ -77,6 +77,7 @@ fn too_large(id: &CorrelationId, limit: usize) -> ErrorResponse {
 #[cfg(test)]
 mod tests {
     use axum::http::HeaderValue;
+    use bulwark_runtime::correlation::CORRELATION_HEADER;
 
     use super::*;
 
