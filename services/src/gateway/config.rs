@@ -146,7 +146,8 @@ pub struct RateLimitConfig {
     pub critical: RateConfig,
     /// Rate of every other route per client.
     pub non_critical: RateConfig,
-    /// Most clients tracked at once; beyond it, clients idle longest are forgotten first.
+    /// Most clients tracked at once (plus at most 64 per worker thread: the table is counted on
+    /// one request in 64); beyond it, clients idle longest are forgotten first.
     pub max_clients: usize,
 }
 
