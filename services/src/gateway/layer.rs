@@ -3,9 +3,10 @@
 //! Per request, outermost first: [`correlation`] begins (ID, span), [`admission`](super::admission)
 //! runs its steps (rate limit, edge priority, deadline, body limit) and the handler is called;
 //! the handler's future then runs under [`panic`](mod@super::panic) isolation and the request's
-//! deadline; [`http_metrics`] count the answer, and correlation finishes it (standard error
-//! format, ID header, access log line). axum's `DefaultBodyLimit` is applied here too, inside
-//! the layer, rather than as a layer of its own (each router layer boxes and clones per request).
+//! deadline; [`http_metrics`](super::http_metrics) count the answer, and correlation finishes it
+//! (standard error format, ID header, access log line). axum's `DefaultBodyLimit` is applied here
+//! too, inside the layer, rather than as a layer of its own (each router layer boxes and clones
+//! per request).
 //!
 //! The layer makes one service per route. On its route's first request it looks up what does
 //! not change from one request to the next — the route template, its [`RouteClass`] and its
